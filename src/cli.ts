@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Entry point of the `gitlab-aws-operator` binary.
+import { readFileSync } from 'node:fs';
+import { helpText, parseCommandLine } from './config.ts';
+import { controllers } from './controllers/index.ts';
+import { runOperator } from './operator.ts';
+import { UsageError } from './runtime/flags.ts';
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine(argv, process.env);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(
+      `gitlab-aws-operator: ${err.message}\nRun 'gitlab-aws-operator help' for the flags.\n`,
+    );
+    return 2;
+  }
+  switch (parsed.command) {
+    case 'help':
+      process.stdout.write(helpText());
+      return 0;
+    case 'version': {
+      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+      process.stdout.write(`${pkg.version}\n`);
+      return 0;
+    }
+    case 'run':
+      return runOperator(parsed.config, controllers);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`gitlab-aws-operator: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,231 @@
+// The operator's command line (DESIGN.md §4.1). Every flag has an environment
+// variable; a flag wins. A bad flag or value is a UsageError: the CLI prints it
+// and exits with code 2 before touching the cluster.
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { type FlagSpec, type FlagValue, parseFlags, UsageError, usage } from './runtime/flags.ts';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const positive = (v: unknown) => ((v as number) > 0 ? undefined : 'must be greater than zero');
+const address = (v: unknown) => (/^[^\s]*:\d{1,5}$/.test(v as string) ? undefined : 'use host:port or :port');
+
+export const FLAGS: FlagSpec[] = [
+  {
+    name: 'kubeconfig',
+    env: 'KUBECONFIG',
+    type: 'string',
+    help: 'kubeconfig file; in-cluster config, else ~/.kube/config, when unset',
+  },
+  {
+    name: 'namespaces',
+    env: 'WATCH_NAMESPACES',
+    type: 'list',
+    help: 'comma-separated namespaces to watch; all when unset',
+  },
+  {
+    name: 'label-selector',
+    env: 'LABEL_SELECTOR',
+    type: 'string',
+    help: 'only resources with these labels (sharding)',
+  },
+  {
+    name: 'leader-elect',
+    env: 'LEADER_ELECT',
+    type: 'boolean',
+    default: 'false',
+    help: 'Lease-based leader election',
+  },
+  {
+    name: 'leader-election-namespace',
+    env: 'LEADER_ELECTION_NAMESPACE',
+    type: 'string',
+    help: "where the Lease lives; the pod's namespace when unset",
+  },
+  {
+    name: 'leader-election-id',
+    env: 'LEADER_ELECTION_ID',
+    type: 'string',
+    default: 'gitlab-aws-operator',
+    help: 'name of the Lease; give each shard its own',
+  },
+  {
+    name: 'leader-election-lease-duration',
+    env: 'LEADER_ELECTION_LEASE_DURATION',
+    type: 'duration',
+    default: '15s',
+    help: 'how long a standby waits before taking over a lease that is not renewed',
+    check: positive,
+  },
+  {
+    name: 'leader-election-renew-deadline',
+    env: 'LEADER_ELECTION_RENEW_DEADLINE',
+    type: 'duration',
+    default: '10s',
+    help: 'how long the leader keeps trying to renew before it gives up',
+    check: positive,
+  },
+  {
+    name: 'leader-election-retry-period',
+    env: 'LEADER_ELECTION_RETRY_PERIOD',
+    type: 'duration',
+    default: '2s',
+    help: 'how often the lease is renewed or tried',
+    check: positive,
+  },
+  {
+    name: 'metrics-addr',
+    env: 'METRICS_ADDR',
+    type: 'string',
+    default: ':8080',
+    help: 'Prometheus /metrics address',
+    check: address,
+  },
+  {
+    name: 'health-addr',
+    env: 'HEALTH_ADDR',
+    type: 'string',
+    default: ':8081',
+    help: '/healthz and /readyz address',
+    check: address,
+  },
+  {
+    name: 'max-concurrent-reconciles',
+    env: 'MAX_CONCURRENT_RECONCILES',
+    type: 'integer',
+    default: '4',
+    help: 'concurrent reconciles per controller',
+    check: positive,
+  },
+  {
+    name: 'resync-interval',
+    env: 'RESYNC_INTERVAL',
+    type: 'duration',
+    default: '10m',
+    help: 'drift check period (jittered by 10%)',
+    check: positive,
+  },
+  {
+    name: 'propagation-delay',
+    env: 'PROPAGATION_DELAY',
+    type: 'duration',
+    default: '10s',
+    help: 'wait after IAM trust changes before Ready',
+  },
+  {
+    name: 'shutdown-timeout',
+    env: 'SHUTDOWN_TIMEOUT',
+    type: 'duration',
+    default: '25s',
+    help: 'how long SIGTERM waits for in-flight reconciles',
+    check: positive,
+  },
+  {
+    name: 'cluster-id',
+    env: 'CLUSTER_ID',
+    type: 'string',
+    default: 'default',
+    help: 'written into owner tags and markers',
+  },
+  {
+    name: 'aws-region',
+    env: 'AWS_REGION',
+    type: 'string',
+    help: 'default region when a resource names none; SDK default when unset',
+  },
+  {
+    name: 'log-level',
+    env: 'LOG_LEVEL',
+    type: 'string',
+    default: 'info',
+    help: `pino level (${LOG_LEVELS.join(', ')})`,
+    check: (v) => (LOG_LEVELS.includes(v as string) ? undefined : `use one of ${LOG_LEVELS.join(', ')}`),
+  },
+];
+
+export const COMMANDS = ['run', 'help', 'version'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export interface OperatorConfig {
+  kubeconfig?: string;
+  namespaces: string[];
+  labelSelector?: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  metricsAddr: string;
+  healthAddr: string;
+  maxConcurrentReconciles: number;
+  resyncIntervalMs: number;
+  propagationDelayMs: number;
+  shutdownTimeoutMs: number;
+  clusterId: string;
+  awsRegion?: string;
+  logLevel: string;
+  identity: string;
+}
+
+const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+function podNamespace(env: Record<string, string | undefined>): string {
+  if (env.POD_NAMESPACE) return env.POD_NAMESPACE;
+  if (existsSync(SA_NAMESPACE_FILE)) return readFileSync(SA_NAMESPACE_FILE, 'utf8').trim();
+  return 'default';
+}
+
+export function parseCommandLine(
+  argv: string[],
+  env: Record<string, string | undefined>,
+): { command: Command; args: string[]; config: OperatorConfig } {
+  const { values: v, positionals } = parseFlags(FLAGS, argv, env);
+  const [command = 'help', ...args] = positionals;
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new UsageError(`unknown command "${command}"; use one of: ${COMMANDS.join(', ')}`);
+  }
+  const str = (x: FlagValue) => (typeof x === 'string' && x !== '' ? x : undefined);
+  const config: OperatorConfig = {
+    kubeconfig: str(v.kubeconfig),
+    namespaces: (v.namespaces as string[] | undefined) ?? [],
+    labelSelector: str(v['label-selector']),
+    leaderElect: v['leader-elect'] as boolean,
+    leaderElectionNamespace: str(v['leader-election-namespace']) ?? podNamespace(env),
+    leaderElectionId: v['leader-election-id'] as string,
+    leaseDurationMs: v['leader-election-lease-duration'] as number,
+    renewDeadlineMs: v['leader-election-renew-deadline'] as number,
+    retryPeriodMs: v['leader-election-retry-period'] as number,
+    metricsAddr: v['metrics-addr'] as string,
+    healthAddr: v['health-addr'] as string,
+    maxConcurrentReconciles: v['max-concurrent-reconciles'] as number,
+    resyncIntervalMs: v['resync-interval'] as number,
+    propagationDelayMs: v['propagation-delay'] as number,
+    shutdownTimeoutMs: v['shutdown-timeout'] as number,
+    clusterId: v['cluster-id'] as string,
+    awsRegion: str(v['aws-region']),
+    logLevel: v['log-level'] as string,
+    identity: `${env.POD_NAME ?? hostname()}_${process.pid}`,
+  };
+  if (
+    config.leaderElect &&
+    !(config.leaseDurationMs > config.renewDeadlineMs && config.renewDeadlineMs > config.retryPeriodMs)
+  ) {
+    throw new UsageError('leader election needs lease-duration > renew-deadline > retry-period');
+  }
+  return { command: command as Command, args, config };
+}
+
+export function helpText(): string {
+  return `gitlab-aws-operator: keeps GitLab CI/CD and AWS wired together, declared as Kubernetes resources.
+
+Usage: gitlab-aws-operator <command> [flags]
+
+Commands:
+  run       start the controllers (the container's command)
+  version   print the version
+  help      print this help
+
+Flags (each also read from the environment variable in brackets; a flag wins):
+${usage(FLAGS)}
+`;
+}

@@ -1,0 +1,77 @@
+// The one place that turns the end of a reconcile into conditions, the
+// observedGeneration, and what the work queue does next (Flux's
+// ComputeReconcileResult). Pure, so every case is table-tested.
+import { jitter } from './backoff.ts';
+import { READY, RECONCILING, removeCondition, STALLED, setCondition } from './conditions.ts';
+import type { Condition, StatusWithConditions } from './kube.ts';
+import type { ReconcileResult } from './metrics.ts';
+import { type Outcome, RetryableError, TerminalError } from './outcome.ts';
+
+export type QueueAction =
+  | { kind: 'requeueAfter'; delayMs: number }
+  | { kind: 'backoff'; minDelayMs?: number }
+  | { kind: 'none' };
+
+export interface Summary {
+  status: StatusWithConditions;
+  queue: QueueAction;
+  result: ReconcileResult;
+}
+
+const MAX_MESSAGE = 2048;
+
+export function summarize(
+  status: StatusWithConditions,
+  ended: { outcome: Outcome } | { error: unknown },
+  context: { generation: number | undefined; resyncMs: number; now?: () => Date; random?: () => number },
+): Summary {
+  const { generation } = context;
+  let conditions: Condition[] = status.conditions ?? [];
+  const set = (type: string, s: Condition['status'], reason: string, message: string) => {
+    conditions = setCondition(
+      conditions,
+      { type, status: s, reason, message: message.slice(0, MAX_MESSAGE) },
+      generation,
+      context.now,
+    );
+  };
+  const next: StatusWithConditions = { ...status };
+
+  if ('outcome' in ended) {
+    const { outcome } = ended;
+    if (outcome.kind === 'done') {
+      set(READY, 'True', outcome.reason ?? 'Succeeded', outcome.message ?? 'Reconciliation succeeded');
+      conditions = removeCondition(removeCondition(conditions, RECONCILING), STALLED);
+      next.observedGeneration = generation;
+      next.conditions = conditions;
+      return {
+        status: next,
+        queue: { kind: 'requeueAfter', delayMs: jitter(context.resyncMs, 0.1, context.random) },
+        result: 'done',
+      };
+    }
+    set(READY, 'False', outcome.reason, outcome.message);
+    set(RECONCILING, 'True', outcome.reason, outcome.message);
+    conditions = removeCondition(conditions, STALLED);
+    next.conditions = conditions;
+    return { status: next, queue: { kind: 'requeueAfter', delayMs: outcome.afterMs }, result: 'wait' };
+  }
+
+  const { error } = ended;
+  if (error instanceof TerminalError) {
+    set(READY, 'False', error.reason, error.message);
+    set(STALLED, 'True', error.reason, error.message);
+    conditions = removeCondition(conditions, RECONCILING);
+    next.observedGeneration = generation;
+    next.conditions = conditions;
+    return { status: next, queue: { kind: 'none' }, result: 'terminal' };
+  }
+  const reason = error instanceof RetryableError ? error.reason : 'ReconcileError';
+  const message = error instanceof Error ? error.message : String(error);
+  set(READY, 'False', reason, message);
+  set(RECONCILING, 'True', 'ProgressingWithRetry', `${message} (will retry)`);
+  conditions = removeCondition(conditions, STALLED);
+  next.conditions = conditions;
+  const minDelayMs = error instanceof RetryableError ? error.retryAfterMs : undefined;
+  return { status: next, queue: { kind: 'backoff', ...(minDelayMs ? { minDelayMs } : {}) }, result: 'retry' };
+}

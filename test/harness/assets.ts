@@ -1,0 +1,45 @@
+// Where the testbed's binaries come from. Lookup follows controller-runtime's
+// envtest convention so that existing envtest assets are reused:
+// TEST_ASSET_<NAME>, then $KUBEBUILDER_ASSETS/<name>, then the project's cache,
+// which scripts/testbed/setup.sh fills by building from the Go module proxy.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export const KUBERNETES_VERSION = '1.36.3';
+export const ETCD_VERSION = '3.6.16';
+
+export function cacheDir(): string {
+  return (
+    process.env.GITLAB_AWS_OPERATOR_CACHE ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'gitlab-aws-operator')
+  );
+}
+
+export type AssetName = 'etcd' | 'kube-apiserver' | 'kubectl';
+
+export function assetPath(name: AssetName): string {
+  const envName = `TEST_ASSET_${name.toUpperCase().replace('-', '_')}`;
+  const candidates = [
+    process.env[envName],
+    process.env.KUBEBUILDER_ASSETS ? join(process.env.KUBEBUILDER_ASSETS, name) : undefined,
+    join(cacheDir(), 'k8s', KUBERNETES_VERSION, name),
+  ].filter((p): p is string => Boolean(p));
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new Error(
+      `${name} not found (looked in ${candidates.join(', ')}). Run \`npm test\` once: scripts/testbed/setup.sh builds it.`,
+    );
+  }
+  return found;
+}
+
+export function motoServerPath(): string {
+  const p = process.env.TEST_ASSET_MOTO_SERVER ?? join(cacheDir(), 'moto-venv', 'bin', 'moto_server');
+  if (!existsSync(p)) {
+    throw new Error(
+      `moto_server not found at ${p}. Run \`npm test\` once: scripts/testbed/setup.sh installs it.`,
+    );
+  }
+  return p;
+}

@@ -1,0 +1,52 @@
+// Runs an operator as its own process (as in production) and reads its JSON logs.
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { spawnGuarded, waitFor } from './processes.ts';
+
+export type LogLine = Record<string, unknown> & { msg?: string; level?: string; time?: string };
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  lines: LogLine[];
+  stderr: () => string;
+  waitForLog: (predicate: (line: LogLine) => boolean, timeoutMs?: number) => Promise<LogLine>;
+  exited: Promise<number | null>;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+}
+
+export function startOperatorProcess(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): OperatorProcess {
+  const child = spawnGuarded(process.execPath, [script, ...args], { ...process.env, ...env });
+  const lines: LogLine[] = [];
+  let stderr = '';
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      lines.push(JSON.parse(line));
+    } catch {
+      lines.push({ msg: line });
+    }
+  });
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    lines,
+    stderr: () => stderr,
+    exited,
+    waitForLog: (predicate, timeoutMs = 30_000) =>
+      waitFor('operator log line', async () => lines.find(predicate), {
+        timeoutMs,
+        intervalMs: 50,
+        diagnostics: () => `${lines.map((l) => JSON.stringify(l)).join('\n')}\n${stderr}`,
+      }),
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
