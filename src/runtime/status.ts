@@ -20,7 +20,7 @@ export function mergePatch(from: unknown, to: unknown): Json | undefined {
     const sub = mergePatch(from[key], value);
     if (sub !== undefined) patch[key] = sub;
   }
-  return patch;
+  return Object.keys(patch).length > 0 ? patch : undefined;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

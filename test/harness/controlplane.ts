@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { assetPath } from './assets.ts';
-import { freePort, type Started, startProcess, waitFor } from './processes.ts';
+import { freePort, removeOnExit, type Started, startProcess, waitFor } from './processes.ts';
 
 const run = promisify(execFile);
 
@@ -50,6 +50,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const log = options.log ?? ((line: string) => console.log(line));
   const began = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'gao-controlplane-'));
+  const keepDir = removeOnExit(dir);
   const [etcdClientPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
 
   const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
@@ -178,6 +179,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       await apiserver.stop();
       await etcd.stop();
       rmSync(dir, { recursive: true, force: true });
+      keepDir();
     },
   };
 }

@@ -10,7 +10,7 @@ let moto: Moto | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   [controlPlane, moto] = await Promise.all([
-    startControlPlane({ crdDirs: ['test/fixtures/crds'] }),
+    startControlPlane({ crdDirs: ['crds', 'test/fixtures/crds'] }),
     startMoto(),
   ]);
   project.provide('kubeconfig', controlPlane.kubeconfigPath);

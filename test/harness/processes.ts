@@ -2,11 +2,18 @@
 // the process that started it, even when that process is SIGKILLed: on Linux
 // through setpriv --pdeathsig, elsewhere through exit and signal handlers.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 const children = new Set<ChildProcess>();
+const scratchDirs = new Set<string>();
+
+/** A folder removed when this process exits or is interrupted (after its children are killed). */
+export function removeOnExit(dir: string): () => void {
+  scratchDirs.add(dir);
+  return () => scratchDirs.delete(dir);
+}
 
 function killAllSync(): void {
   for (const child of children) {
@@ -16,6 +23,7 @@ function killAllSync(): void {
       // already gone
     }
   }
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
 }
 
 let handlersInstalled = false;

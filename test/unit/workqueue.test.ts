@@ -1,0 +1,106 @@
+import { describe, expect, it, vi } from 'vitest';
+import { WorkQueue } from '../../src/runtime/workqueue.ts';
+
+describe('WorkQueue', () => {
+  it('holds a waiting key once however often it is added', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    q.add('a');
+    q.add('b');
+    expect(q.depth).toBe(2);
+    expect(await q.get()).toBe('a');
+    expect(await q.get()).toBe('b');
+  });
+
+  it('never hands a key being processed to another worker; re-adds it after done()', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    const key = await q.get();
+    q.add('a');
+    q.add('a');
+    expect(q.depth).toBe(0);
+    let second: string | undefined;
+    void q.get().then((k) => {
+      second = k;
+    });
+    await Promise.resolve();
+    expect(second).toBeUndefined();
+    q.done(key!);
+    await Promise.resolve();
+    expect(second).toBe('a');
+  });
+
+  it('runs N workers over many keys without ever overlapping one key', async () => {
+    const q = new WorkQueue();
+    const active = new Set<string>();
+    let overlaps = 0;
+    let processed = 0;
+    const worker = async () => {
+      for (;;) {
+        const key = await q.get();
+        if (key === undefined) return;
+        if (active.has(key)) overlaps++;
+        active.add(key);
+        await new Promise((r) => setTimeout(r, Math.random() * 3));
+        active.delete(key);
+        processed++;
+        q.done(key);
+      }
+    };
+    const workers = Array.from({ length: 4 }, worker);
+    for (let i = 0; i < 300; i++) {
+      q.add(`k${i % 5}`);
+      if (i % 7 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    await vi.waitFor(() => expect(q.depth).toBe(0));
+    await new Promise((r) => setTimeout(r, 20));
+    q.shutDown();
+    await Promise.all(workers);
+    expect(overlaps).toBe(0);
+    expect(processed).toBeLessThan(300);
+  });
+
+  it('backs off exponentially per key and forgets on success', () => {
+    const q = new WorkQueue({ backoffBaseMs: 1000, backoffCapMs: 5000 });
+    expect([1, 2, 3, 4, 5].map(() => q.addRateLimited('a'))).toEqual([1000, 2000, 4000, 5000, 5000]);
+    expect(q.addRateLimited('b')).toBe(1000);
+    q.forget('a');
+    expect(q.addRateLimited('a')).toBe(1000);
+    q.shutDown();
+  });
+
+  it('holds all retries to the global token bucket', () => {
+    const q = new WorkQueue({ backoffBaseMs: 1, qps: 10, burst: 2 });
+    const delays = ['a', 'b', 'c', 'd'].map((k) => q.addRateLimited(k));
+    expect(delays.slice(0, 2)).toEqual([1, 1]);
+    expect(delays[2]).toBeGreaterThanOrEqual(90);
+    expect(delays[3]).toBeGreaterThanOrEqual(190);
+    q.shutDown();
+  });
+
+  it('keeps the earliest of several delayed adds of one key', async () => {
+    vi.useFakeTimers();
+    try {
+      const q = new WorkQueue();
+      q.addAfter('a', 10_000);
+      q.addAfter('a', 100);
+      q.addAfter('a', 5_000);
+      vi.advanceTimersByTime(150);
+      expect(q.depth).toBe(1);
+      await q.get().then((k) => q.done(k!));
+      vi.advanceTimersByTime(20_000);
+      expect(q.depth).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('releases waiting workers on shutdown', async () => {
+    const q = new WorkQueue();
+    const waiting = q.get();
+    q.shutDown();
+    expect(await waiting).toBeUndefined();
+    q.add('late');
+    expect(await q.get()).toBeUndefined();
+  });
+});
