@@ -15,4 +15,12 @@ log "set-up took $(( $(date +%s) - began )) s (node $(node --version))"
 
 node_modules/.bin/biome check .
 node_modules/.bin/tsc --noEmit -p tsconfig.json
-exec node_modules/.bin/vitest run "$@"
+
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+status=0
+node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
+# A plain closing line that any CI log reader understands.
+node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);' "$results" || true
+exit "$status"

@@ -38,17 +38,8 @@ export interface CustomObject<Spec = unknown, Status extends StatusWithCondition
   status?: Status;
 }
 
-export function apiVersionOf(type: ResourceType): string {
-  return `${type.group}/${type.version}`;
-}
-
 export function keyOf(obj: KubernetesObject): string {
   return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
-}
-
-export function splitKey(key: string): { namespace: string; name: string } {
-  const slash = key.indexOf('/');
-  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }
 
 /** The HTTP status of a failed API call, if it was one. */

@@ -25,10 +25,4 @@ export class TokenBucket {
     this.tokens -= 1;
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.qps) * 1000);
   }
-
-  /** Waits for a token. */
-  async take(): Promise<void> {
-    const wait = this.reserve();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  }
 }

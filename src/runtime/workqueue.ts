@@ -87,10 +87,6 @@ export class WorkQueue {
     this.failures.delete(key);
   }
 
-  retries(key: string): number {
-    return this.failures.get(key) ?? 0;
-  }
-
   /** The next key to work on, or undefined once the queue is shut down. */
   get(): Promise<string | undefined> {
     if (this.shuttingDown) return Promise.resolve(undefined);
