@@ -1,12 +1,27 @@
 #!/usr/bin/env node
 // Entry point of the `gitlab-aws-operator` binary.
 import { readFileSync } from 'node:fs';
+import { checkAccessHelp, runCheckAccess } from './access/cli.ts';
 import { helpText, parseCommandLine } from './config.ts';
 import { controllers } from './controllers/index.ts';
 import { runOperator } from './operator.ts';
 import { UsageError } from './runtime/flags.ts';
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'check-access') {
+    if (argv.includes('--help')) {
+      process.stdout.write(checkAccessHelp());
+      return 0;
+    }
+    try {
+      return await runCheckAccess(argv.slice(1));
+    } catch (err) {
+      process.stderr.write(
+        `gitlab-aws-operator check-access: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
+      return 2;
+    }
+  }
   let parsed: ReturnType<typeof parseCommandLine>;
   try {
     parsed = parseCommandLine(argv, process.env);

@@ -221,9 +221,10 @@ export function helpText(): string {
 Usage: gitlab-aws-operator <command> [flags]
 
 Commands:
-  run       start the controllers (the container's command)
-  version   print the version
-  help      print this help
+  run           start the controllers (the container's command)
+  check-access  would a GitLab job be allowed to assume a role? (check-access --help)
+  version       print the version
+  help          print this help
 
 Flags (each also read from the environment variable in brackets; a flag wins):
 ${usage(FLAGS)}

@@ -1,5 +1,6 @@
-// The product's controllers, one folder per kind. GitLabAwsFederation (#3)
-// and GitLabConnection (#4) register here as they land.
+// The product's controllers, one folder per kind. GitLabConnection (#4)
+// registers here when it lands.
 import type { ControllerRegistration } from '../operator.ts';
+import { federationController } from './federation/index.ts';
 
-export const controllers: ControllerRegistration[] = [];
+export const controllers: ControllerRegistration[] = [federationController];

@@ -28,6 +28,8 @@ export interface ReconcileContext<T extends CustomObject> {
   status: NonNullable<T['status']>;
   log: Logger;
   events: EventRecorder;
+  /** Every object of this kind in the cache (shared: do not change them). */
+  cached: () => T[];
 }
 
 export interface Reconciler<T extends CustomObject> {
@@ -168,7 +170,14 @@ export class Controller<T extends CustomObject> {
     }
 
     const status = structuredClone(obj.status ?? {}) as NonNullable<T['status']>;
-    const ctx: ReconcileContext<T> = { key, obj, status, log, events: this.options.events };
+    const ctx: ReconcileContext<T> = {
+      key,
+      obj,
+      status,
+      log,
+      events: this.options.events,
+      cached: () => this.informers.flatMap((i) => i.list()),
+    };
     let ended: { outcome: Outcome } | { error: unknown };
     try {
       const outcome =

@@ -1,0 +1,139 @@
+// `gitlab-aws-operator check-access`: would AWS let this GitLab job assume
+// the role? Reads the live trust policy and provider from AWS, takes the
+// job's claims from an ID token (decoded, not verified) or from flags, and
+// prints allowed or denied with the reasons. Exit 0 allowed, 1 denied, 2 error.
+import { readFileSync } from 'node:fs';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { decodeJwt } from 'jose';
+import { federationResource, type GitLabAwsFederation } from '../api/v1alpha1/index.ts';
+import { IamPort } from '../aws/iam.ts';
+import { resolve } from '../controllers/federation/names.ts';
+import { parsePolicy } from '../iam/policy.ts';
+import { loadKubeConfig } from '../operator.ts';
+import { ExternalSystem } from '../runtime/external.ts';
+import { type FlagSpec, parseFlags, UsageError, usage } from '../runtime/flags.ts';
+import { Metrics } from '../runtime/metrics.ts';
+import { checkAccess, providerUrlOf, type TokenClaims } from './check.ts';
+
+export const CHECK_FLAGS: FlagSpec[] = [
+  {
+    name: 'federation',
+    type: 'string',
+    help: 'the GitLabAwsFederation to check, as namespace/name (reads its role and issuer)',
+  },
+  { name: 'role-arn', type: 'string', help: 'the role to check, instead of a federation' },
+  {
+    name: 'token',
+    type: 'string',
+    help: "a file with the job's ID token (- for standard input); decoded, not verified",
+  },
+  { name: 'project', type: 'string', help: "the job's project path, instead of a token" },
+  { name: 'ref-type', type: 'string', default: 'branch', help: 'branch or tag, with --project' },
+  { name: 'ref', type: 'string', help: 'the branch or tag name, with --project' },
+  {
+    name: 'aud',
+    type: 'string',
+    help: "the aud the job requests, with --project (default: the federation's audience)",
+  },
+  {
+    name: 'issuer',
+    type: 'string',
+    help: "the token issuer, with --project and --role-arn (default: the federation's issuer)",
+  },
+  {
+    name: 'sub',
+    type: 'string',
+    help: 'the exact sub claim, when the project customises ci_id_token_sub_claim_components',
+  },
+  { name: 'kubeconfig', env: 'KUBECONFIG', type: 'string', help: 'kubeconfig, with --federation' },
+  { name: 'aws-region', env: 'AWS_REGION', type: 'string', help: 'AWS region for the IAM client' },
+];
+
+export function checkAccessHelp(): string {
+  return `Usage: gitlab-aws-operator check-access (--federation NS/NAME | --role-arn ARN) (--token FILE | --project PATH --ref REF [--ref-type branch|tag] [--aud AUD])
+
+Says whether a GitLab CI/CD job may assume the role, and if not, which check fails.
+Exit code 0: allowed; 1: denied; 2: the check could not be made.
+
+${usage(CHECK_FLAGS)}
+`;
+}
+
+export async function runCheckAccess(
+  argv: string[],
+  out: (s: string) => void = (s) => process.stdout.write(s),
+): Promise<number> {
+  const { values: v } = parseFlags(CHECK_FLAGS, argv, process.env);
+  const str = (name: string) =>
+    typeof v[name] === 'string' && v[name] !== '' ? (v[name] as string) : undefined;
+  if (!str('federation') === !str('role-arn'))
+    throw new UsageError('give exactly one of --federation or --role-arn');
+  if (!str('token') === !str('project'))
+    throw new UsageError('give exactly one of --token or --project (with --ref)');
+  if (str('project') && !str('ref')) throw new UsageError('--project needs --ref');
+
+  let roleArn = str('role-arn');
+  let issuer = str('issuer');
+  let audience = str('aud');
+  let region = str('aws-region');
+  let assumeRoleArn: string | undefined;
+  if (str('federation')) {
+    const [namespace, name] = str('federation')!.split('/');
+    if (!namespace || !name) throw new UsageError('--federation takes namespace/name');
+    const kc = loadKubeConfig(str('kubeconfig'), process.env);
+    const fed = (await kc
+      .makeApiClient(CustomObjectsApi)
+      .getNamespacedCustomObject({ ...federationResource, namespace, name })) as GitLabAwsFederation;
+    const r = resolve(fed, region);
+    roleArn = fed.status?.roleArn;
+    if (!roleArn)
+      throw new Error(
+        `federation ${namespace}/${name} has no role yet (status.roleArn is empty): see kubectl describe glaf -n ${namespace} ${name}`,
+      );
+    issuer ??= fed.status?.issuer ?? r.url;
+    audience ??= r.audience;
+    region ??= r.region;
+    assumeRoleArn = r.assumeRoleArn;
+  }
+
+  let claims: TokenClaims;
+  if (str('token')) {
+    const text = readFileSync(str('token') === '-' ? 0 : str('token')!, 'utf8').trim();
+    const payload = decodeJwt(text);
+    const aud = payload.aud;
+    claims = {
+      iss: String(payload.iss ?? ''),
+      sub: String(payload.sub ?? ''),
+      aud: Array.isArray(aud) ? aud : aud ? [aud] : [],
+    };
+  } else {
+    if (!issuer) throw new UsageError('--issuer is needed with --role-arn and --project');
+    const sub = str('sub') ?? `project_path:${str('project')}:ref_type:${str('ref-type')}:ref:${str('ref')}`;
+    claims = { iss: issuer, sub, aud: audience ? [audience] : [issuer] };
+  }
+
+  if (assumeRoleArn)
+    throw new Error(
+      'check-access does not assume spec.aws.assumeRoleArn yet: run it with credentials of that account',
+    );
+  const iam = new IamPort(
+    new IAMClient({ region: region ?? 'us-east-1' }),
+    new ExternalSystem('aws-iam', new Metrics(), { qps: 10, burst: 10 }),
+  );
+  const roleName = roleArn!.split('/').pop()!;
+  const role = await iam.getRole(roleName);
+  if (!role) throw new Error(`role ${roleArn} does not exist`);
+  const provider = await iam.findOidcProvider(providerUrlOf(claims.iss));
+  const verdict = checkAccess({ claims, trustPolicy: parsePolicy(role.trustPolicy), provider });
+
+  out(
+    `${verdict.allowed ? 'ALLOWED' : 'DENIED'}: ${claims.sub} (aud ${claims.aud.join(', ')}, issuer ${claims.iss}) ${verdict.allowed ? 'may' : 'may not'} assume ${roleArn}\n`,
+  );
+  for (const reason of verdict.reasons) out(`  - ${reason}\n`);
+  if (verdict.allowed) {
+    const statement = verdict.statements.find((s) => s.effect === 'Allow' && s.matched)!;
+    for (const c of statement.conditions) out(`  - ${c.operator}: ${c.explanation}\n`);
+  }
+  return verdict.allowed ? 0 : 1;
+}

@@ -1,0 +1,82 @@
+// SDK clients per region and per assumed role, made once and reused. Without
+// spec.aws.assumeRoleArn the SDK's default credential chain is used (IRSA /
+// EKS Pod Identity in a cluster); with it, STS AssumeRole credentials that are
+// refreshed before they expire. Endpoints follow the SDK's own environment
+// variables (AWS_ENDPOINT_URL_IAM, ...), which is how tests reach moto.
+import { IAMClient } from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { ExternalSystem } from '../runtime/external.ts';
+import type { Metrics } from '../runtime/metrics.ts';
+import { classifyAwsError, outcomeOfAwsError } from './errors.ts';
+import { IamPort } from './iam.ts';
+
+type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date };
+
+export class AwsClients {
+  private readonly defaultRegion: string | undefined;
+  private readonly sessionName: string;
+  private readonly iamSystem: ExternalSystem;
+  private readonly stsSystem: ExternalSystem;
+  private readonly iam = new Map<string, IamPort>();
+  private readonly sts = new Map<string, STSClient>();
+
+  constructor(options: { defaultRegion?: string; clusterId: string; metrics: Metrics }) {
+    this.defaultRegion = options.defaultRegion;
+    this.sessionName = `gitlab-aws-operator-${options.clusterId}`.slice(0, 64);
+    // IAM's control plane is throttled per account; stay well below it.
+    this.iamSystem = new ExternalSystem('aws-iam', options.metrics, { qps: 10, burst: 20 });
+    this.stsSystem = new ExternalSystem('aws-sts', options.metrics, { qps: 10, burst: 20 });
+  }
+
+  /** IAM is global; the region only picks the endpoint partition and the STS endpoint. */
+  iamFor(region: string | undefined, assumeRoleArn: string | undefined): IamPort {
+    const key = `${region ?? ''}|${assumeRoleArn ?? ''}`;
+    let port = this.iam.get(key);
+    if (!port) {
+      const client = new IAMClient({
+        region: region ?? this.defaultRegion ?? 'us-east-1',
+        ...(assumeRoleArn ? { credentials: this.assumedCredentials(region, assumeRoleArn) } : {}),
+      });
+      port = new IamPort(client, this.iamSystem);
+      this.iam.set(key, port);
+    }
+    return port;
+  }
+
+  private stsClient(region: string | undefined): STSClient {
+    const key = region ?? '';
+    let client = this.sts.get(key);
+    if (!client) {
+      client = new STSClient({ region: region ?? this.defaultRegion ?? 'us-east-1' });
+      this.sts.set(key, client);
+    }
+    return client;
+  }
+
+  private assumedCredentials(region: string | undefined, roleArn: string): () => Promise<Credentials> {
+    let cached: Credentials | undefined;
+    return async () => {
+      if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) return cached;
+      try {
+        const out = await this.stsSystem.call(
+          'AssumeRole',
+          () =>
+            this.stsClient(region).send(
+              new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: this.sessionName }),
+            ),
+          outcomeOfAwsError,
+        );
+        const c = out.Credentials!;
+        cached = {
+          accessKeyId: c.AccessKeyId!,
+          secretAccessKey: c.SecretAccessKey!,
+          sessionToken: c.SessionToken,
+          expiration: c.Expiration,
+        };
+        return cached;
+      } catch (err) {
+        throw classifyAwsError(err, 'sts:AssumeRole', `role ${roleArn} (spec.aws.assumeRoleArn)`);
+      }
+    };
+  }
+}

@@ -1,0 +1,44 @@
+// The defaults DESIGN.md gives for what a spec leaves out, in one place.
+import type { GitLabAwsFederation } from '../../api/v1alpha1/index.ts';
+import type { Target } from '../../gitlab/client.ts';
+
+export const GITLAB_COM = 'https://gitlab.com';
+export const OWNER_TAG = 'gitlab-aws.io/owner';
+export const CLUSTER_TAG = 'gitlab-aws.io/cluster';
+export const ADOPT_ANNOTATION = 'gitlab-aws.io/adopt';
+
+export interface Resolved {
+  owner: string;
+  url: string;
+  audience: string;
+  roleName: string;
+  rolePath: string;
+  region: string | undefined;
+  assumeRoleArn: string | undefined;
+  adopt: boolean;
+}
+
+export function resolve(fed: GitLabAwsFederation, defaultRegion: string | undefined): Resolved {
+  const { namespace = '', name = '' } = fed.metadata;
+  const url = (fed.spec.gitlab?.url ?? GITLAB_COM).replace(/\/+$/, '');
+  return {
+    owner: `${namespace}/${name}`,
+    url,
+    audience: fed.spec.audience ?? url,
+    roleName: fed.spec.role?.name ?? `${namespace}-${name}`.slice(0, 64),
+    rolePath: fed.spec.role?.path ?? '/',
+    region: fed.spec.aws?.region ?? defaultRegion,
+    assumeRoleArn: fed.spec.aws?.assumeRoleArn,
+    adopt: fed.metadata.annotations?.[ADOPT_ANNOTATION] === 'true',
+  };
+}
+
+export function targetOf(target: { project?: string; group?: string }): Target {
+  return target.project
+    ? { kind: 'project', path: target.project }
+    : { kind: 'group', path: target.group ?? '' };
+}
+
+export function ownerMarker(owner: string): string {
+  return `managed by gitlab-aws-operator: ${owner}`;
+}

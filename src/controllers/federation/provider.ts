@@ -1,0 +1,87 @@
+// The IAM OIDC provider is shared: one per issuer URL per account, used by
+// every federation of that GitLab instance. We create it if absent and adopt
+// it if present; we add the audiences our federations need and remember each
+// one we added in a tag on the provider, so that we only ever remove what we
+// added; we delete the provider only if we created it and nothing of ours
+// uses it any more.
+import { createHash } from 'node:crypto';
+import type { IamPort, OidcProvider } from '../../aws/iam.ts';
+import { CLUSTER_TAG } from './names.ts';
+
+export const MANAGED_BY_TAG = 'gitlab-aws.io/managed-by';
+export const MANAGED_BY = 'gitlab-aws-operator';
+const AUDIENCE_TAG_PREFIX = 'gitlab-aws.io/audience-';
+const THUMBPRINTS_TAG = 'gitlab-aws.io/thumbprints';
+
+export const audienceTag = (audience: string) =>
+  `${AUDIENCE_TAG_PREFIX}${createHash('sha256').update(audience).digest('hex').slice(0, 12)}`;
+
+export function audiencesWeAdded(p: OidcProvider): string[] {
+  return Object.entries(p.tags)
+    .filter(([k]) => k.startsWith(AUDIENCE_TAG_PREFIX))
+    .map(([, v]) => v);
+}
+
+export function createdByUs(p: OidcProvider, clusterId: string): boolean {
+  return p.tags[MANAGED_BY_TAG] === MANAGED_BY && p.tags[CLUSTER_TAG] === clusterId;
+}
+
+export async function ensureProvider(
+  iam: IamPort,
+  input: { url: string; audiences: string[]; thumbprints: string[]; clusterId: string },
+): Promise<{ arn: string; changes: string[] }> {
+  const { url, audiences, thumbprints, clusterId } = input;
+  const existing = await iam.findOidcProvider(url);
+  if (!existing) {
+    const arn = await iam.createOidcProvider({
+      url,
+      clientIds: audiences,
+      thumbprints,
+      tags: {
+        [MANAGED_BY_TAG]: MANAGED_BY,
+        [CLUSTER_TAG]: clusterId,
+        ...Object.fromEntries(audiences.map((a) => [audienceTag(a), a])),
+        ...(thumbprints.length ? { [THUMBPRINTS_TAG]: thumbprints.join(' ') } : {}),
+      },
+    });
+    return { arn, changes: [`created IAM OIDC provider ${arn}`] };
+  }
+  const changes: string[] = [];
+  const missing = audiences.filter((a) => !existing.clientIds.includes(a));
+  for (const audience of missing) {
+    await iam.addClientId(existing.arn, audience);
+    changes.push(`added audience ${audience} to ${existing.arn}`);
+  }
+  if (missing.length)
+    await iam.tagOidcProvider(existing.arn, Object.fromEntries(missing.map((a) => [audienceTag(a), a])));
+  const newThumbprints = thumbprints.filter((t) => !existing.thumbprints.includes(t));
+  if (newThumbprints.length) {
+    // UpdateOpenIDConnectProviderThumbprint replaces the list: keep what is there.
+    const merged = [...existing.thumbprints, ...newThumbprints].slice(-5);
+    await iam.updateThumbprints(existing.arn, merged);
+    await iam.tagOidcProvider(existing.arn, { [THUMBPRINTS_TAG]: thumbprints.join(' ') });
+    changes.push(`added thumbprint ${newThumbprints.join(', ')} to ${existing.arn}`);
+  }
+  return { arn: existing.arn, changes };
+}
+
+/** Removes the audiences we added that no federation wants any more; deletes the provider if it is ours and unused. */
+export async function releaseProvider(
+  iam: IamPort,
+  input: { url: string; stillWanted: string[]; clusterId: string },
+): Promise<string[]> {
+  const p = await iam.findOidcProvider(input.url);
+  if (!p) return [];
+  if (input.stillWanted.length === 0 && createdByUs(p, input.clusterId)) {
+    await iam.deleteOidcProvider(p.arn);
+    return [`deleted IAM OIDC provider ${p.arn}`];
+  }
+  const changes: string[] = [];
+  for (const audience of audiencesWeAdded(p)) {
+    if (input.stillWanted.includes(audience) || !p.clientIds.includes(audience)) continue;
+    await iam.removeClientId(p.arn, audience);
+    await iam.untagOidcProvider(p.arn, [audienceTag(audience)]);
+    changes.push(`removed audience ${audience} from ${p.arn}`);
+  }
+  return changes;
+}

@@ -1,0 +1,53 @@
+// Reads one key of a Secret in the resource's own namespace: a resource can
+// never name a Secret elsewhere. The value is returned to the caller only; it
+// is never logged or put into a status, event or error.
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { statusCodeOf } from '../../runtime/kube.ts';
+import { RetryableError, wait } from '../../runtime/outcome.ts';
+
+export class SecretNotReady extends Error {
+  readonly outcome: ReturnType<typeof wait>;
+  constructor(message: string) {
+    super(message);
+    this.outcome = wait(60_000, 'SecretNotFound', message);
+  }
+}
+
+export class SecretReader {
+  private readonly api: CoreV1Api;
+  constructor(kubeConfig: KubeConfig) {
+    this.api = kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  /** The decoded value; SecretNotReady (a person must create it) when the Secret or key is missing. */
+  async read(namespace: string, ref: { name: string; key: string }, field: string): Promise<string> {
+    let data: Record<string, string> | undefined;
+    try {
+      data = (await this.api.readNamespacedSecret({ namespace, name: ref.name })).data;
+    } catch (err) {
+      const code = statusCodeOf(err);
+      if (code === 404) {
+        throw new SecretNotReady(
+          `Secret ${namespace}/${ref.name} (${field}) does not exist: create it with the key ${ref.key}`,
+        );
+      }
+      if (code === 403) {
+        throw new RetryableError(
+          'SecretForbidden',
+          `the operator may not read Secret ${namespace}/${ref.name} (${field}): grant it get on secrets in ${namespace}`,
+        );
+      }
+      throw new RetryableError(
+        'KubernetesUnavailable',
+        `could not read Secret ${namespace}/${ref.name}: ${(err as Error).message}`,
+      );
+    }
+    const value = data?.[ref.key];
+    if (!value) {
+      throw new SecretNotReady(
+        `Secret ${namespace}/${ref.name} (${field}) has no key ${ref.key}: add it, or point ${field}.key at the right key`,
+      );
+    }
+    return Buffer.from(value, 'base64').toString('utf8').trim();
+  }
+}

@@ -1,0 +1,149 @@
+// The GitLab calls the operator makes, through @gitbeaker/rest, as a narrow
+// port with domain types. A private CA (spec.gitlab.caSecretRef) is used for
+// every call through an undici Agent.
+import { Gitlab } from '@gitbeaker/rest';
+import { Agent } from 'undici';
+import type { ExternalSystem } from '../runtime/external.ts';
+import { classifyGitLabError, outcomeOfGitLabError } from './errors.ts';
+
+export interface Target {
+  kind: 'project' | 'group';
+  path: string;
+}
+
+export interface Variable {
+  key: string;
+  value?: string | null;
+  environmentScope: string;
+  protected: boolean;
+  masked: boolean;
+  hidden?: boolean;
+  raw?: boolean;
+  description?: string | null;
+  variableType?: string;
+}
+
+export interface Project {
+  id: number;
+  path: string;
+  subClaimComponents: string[];
+}
+
+export function describeTarget(target: Target): string {
+  return `${target.kind} ${target.path}`;
+}
+
+type RawVariable = Record<string, unknown>;
+const toVariable = (v: RawVariable): Variable => ({
+  key: String(v.key),
+  value: (v.value as string | null | undefined) ?? null,
+  environmentScope: String(v.environment_scope ?? '*'),
+  protected: Boolean(v.protected),
+  masked: Boolean(v.masked),
+  hidden: Boolean(v.hidden),
+  raw: Boolean(v.raw),
+  description: (v.description as string | null | undefined) ?? null,
+  variableType: String(v.variable_type ?? 'env_var'),
+});
+
+export class GitLabPort {
+  // biome-ignore lint/suspicious/noExplicitAny: gitbeaker's resource types are too deep to spell here
+  private readonly api: any;
+  private readonly system: ExternalSystem;
+
+  constructor(options: { url: string; token: string; caPem?: string; system: ExternalSystem }) {
+    this.system = options.system;
+    this.api = new Gitlab({
+      host: options.url,
+      token: options.token,
+      ...(options.caPem ? { agent: new Agent({ connect: { ca: options.caPem } }) } : {}),
+    } as never);
+  }
+
+  private async call<T>(operation: string, what: string, need: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.system.call(operation, fn, outcomeOfGitLabError);
+    } catch (err) {
+      throw classifyGitLabError(err, operation.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase(), what, need);
+    }
+  }
+
+  async project(path: string): Promise<Project> {
+    const p = await this.call<RawVariable>('GetProject', `project ${path}`, 'Reporter', () =>
+      this.api.Projects.show(path),
+    );
+    return {
+      id: Number(p.id),
+      path: String(p.path_with_namespace ?? path),
+      subClaimComponents: (p.ci_id_token_sub_claim_components as string[] | undefined) ?? [
+        'project_path',
+        'ref_type',
+        'ref',
+      ],
+    };
+  }
+
+  private resource(target: Target) {
+    return target.kind === 'project' ? this.api.ProjectVariables : this.api.GroupVariables;
+  }
+
+  private need(target: Target): string {
+    return target.kind === 'project' ? 'Maintainer' : 'Owner';
+  }
+
+  async variables(target: Target): Promise<Variable[]> {
+    const list = await this.call('ListVariables', describeTarget(target), this.need(target), () =>
+      this.resource(target).all(target.path, { perPage: 100 }),
+    );
+    return (list as RawVariable[]).map(toVariable);
+  }
+
+  async createVariable(target: Target, v: Variable & { value: string }): Promise<void> {
+    await this.call(
+      'CreateVariable',
+      `variable ${v.key} in ${describeTarget(target)}`,
+      this.need(target),
+      () =>
+        this.resource(target).create(target.path, v.key, v.value, {
+          environmentScope: v.environmentScope,
+          protected: v.protected,
+          masked: v.masked,
+          raw: v.raw ?? true,
+          description: v.description ?? undefined,
+          variableType: 'env_var',
+        }),
+    );
+  }
+
+  async updateVariable(target: Target, v: Variable & { value: string }): Promise<void> {
+    await this.call(
+      'UpdateVariable',
+      `variable ${v.key} in ${describeTarget(target)}`,
+      this.need(target),
+      () =>
+        this.resource(target).edit(target.path, v.key, v.value, {
+          environmentScope: v.environmentScope,
+          protected: v.protected,
+          masked: v.masked,
+          raw: v.raw ?? true,
+          description: v.description ?? undefined,
+          filter: { environment_scope: v.environmentScope },
+        }),
+    );
+  }
+
+  async deleteVariable(target: Target, key: string, environmentScope: string): Promise<void> {
+    try {
+      await this.call(
+        'DeleteVariable',
+        `variable ${key} in ${describeTarget(target)}`,
+        this.need(target),
+        () =>
+          this.resource(target).remove(target.path, key, { filter: { environment_scope: environmentScope } }),
+      );
+    } catch (err) {
+      // Already gone is what we wanted.
+      if ((err as { reason?: string }).reason !== 'GitLabNotFound') throw err;
+    }
+  }
+}

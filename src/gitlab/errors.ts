@@ -1,0 +1,74 @@
+// GitLab errors mapped to the runtime's classes, with messages that name the
+// fix. The token itself never appears in a message.
+import { RetryableError, TerminalError } from '../runtime/outcome.ts';
+
+interface GitbeakerLikeError {
+  name?: string;
+  message?: string;
+  cause?: { description?: string; response?: { status?: number; headers?: Headers } };
+}
+
+export function gitlabStatus(err: unknown): number | undefined {
+  return (err as GitbeakerLikeError)?.cause?.response?.status;
+}
+
+/** `what` names the object ("project payments/api"); `need` the role the call needs ("Maintainer"). */
+export function classifyGitLabError(
+  err: unknown,
+  operation: string,
+  what: string,
+  need = 'Maintainer',
+): Error {
+  if (err instanceof TerminalError || err instanceof RetryableError) return err;
+  const e = err as GitbeakerLikeError;
+  const status = gitlabStatus(err);
+  const detail = e?.cause?.description ?? e?.message ?? String(err);
+  switch (status) {
+    case 401:
+      return new TerminalError(
+        'GitLabUnauthorized',
+        `GitLab rejected the token (401) while trying to ${operation} ${what}: it is invalid, expired or revoked. Put a valid access token with the api scope into the Secret named by spec.gitlab.tokenSecretRef`,
+        { cause: err },
+      );
+    case 403:
+      return new TerminalError(
+        'GitLabForbidden',
+        `GitLab refused to ${operation} ${what} (403): the token needs the api scope and its user needs at least the ${need} role there`,
+        { cause: err },
+      );
+    case 404:
+      return new TerminalError(
+        'GitLabNotFound',
+        `GitLab has no ${what}, or the token's user cannot see it (404): check the path in the spec and the user's membership`,
+        { cause: err },
+      );
+    case 400:
+    case 409:
+    case 422:
+      return new TerminalError(
+        'GitLabInvalid',
+        `GitLab refused to ${operation} ${what} (${status}): ${detail}`,
+        { cause: err },
+      );
+  }
+  if (e?.name === 'GitbeakerRetryError') {
+    return new RetryableError(
+      'GitLabThrottled',
+      `GitLab kept answering 429/502 while trying to ${operation} ${what}`,
+      {
+        cause: err,
+        retryAfterMs: 60_000,
+      },
+    );
+  }
+  return new RetryableError(
+    'GitLabUnavailable',
+    `could not ${operation} ${what}${status ? ` (HTTP ${status})` : ''}: ${detail}`,
+    { cause: err },
+  );
+}
+
+export function outcomeOfGitLabError(err: unknown): string {
+  const status = gitlabStatus(err);
+  return status ? String(status) : ((err as GitbeakerLikeError)?.name ?? 'error');
+}

@@ -1,0 +1,38 @@
+// Every call to an external system goes through one place: it waits for the
+// system's rate limit, counts the call by system, operation and outcome, and
+// times it. Error classification stays with the adapters, which know the system.
+import { sleep } from './backoff.ts';
+import type { Metrics } from './metrics.ts';
+import { TokenBucket } from './ratelimit.ts';
+
+export class ExternalSystem {
+  readonly name: string;
+  private readonly metrics: Metrics;
+  private readonly bucket: TokenBucket;
+
+  constructor(name: string, metrics: Metrics, limit: { qps: number; burst: number }) {
+    this.name = name;
+    this.metrics = metrics;
+    this.bucket = new TokenBucket(limit.qps, limit.burst);
+  }
+
+  async call<T>(
+    operation: string,
+    fn: () => Promise<T>,
+    outcomeOf: (err: unknown) => string = () => 'error',
+  ): Promise<T> {
+    const wait = this.bucket.reserve();
+    if (wait > 0) await sleep(wait);
+    const end = this.metrics.externalRequestDuration.startTimer({ system: this.name, operation });
+    try {
+      const result = await fn();
+      this.metrics.externalRequests.inc({ system: this.name, operation, outcome: 'success' });
+      return result;
+    } catch (err) {
+      this.metrics.externalRequests.inc({ system: this.name, operation, outcome: outcomeOf(err) });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+}
