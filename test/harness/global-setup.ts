@@ -4,9 +4,11 @@
 import type { TestProject } from 'vitest/node';
 import { type ControlPlane, startControlPlane } from './controlplane.ts';
 import { type Moto, startMoto } from './moto.ts';
+import { type MotoIamProxy, startMotoIamProxy } from './moto-iam-proxy.ts';
 
 let controlPlane: ControlPlane | undefined;
 let moto: Moto | undefined;
+let motoIamProxy: MotoIamProxy | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   [controlPlane, moto] = await Promise.all([
@@ -16,9 +18,16 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('kubeconfig', controlPlane.kubeconfigPath);
   project.provide('kubectl', controlPlane.kubectlPath);
   project.provide('motoUrl', moto.url);
+  // moto lacks Add/RemoveClientIDToOpenIDConnectProvider; this proxy supplies
+  // them on top of moto's state (see moto-iam-proxy.ts). Point IAM clients at
+  // motoIamUrl. Its recorded actions and faults live in this process: tests
+  // that need them start a proxy of their own in front of motoUrl.
+  motoIamProxy = await startMotoIamProxy(moto.url);
+  project.provide('motoIamUrl', motoIamProxy.url);
 }
 
 export async function teardown(): Promise<void> {
+  await motoIamProxy?.close();
   await Promise.all([controlPlane?.stop(), moto?.stop()]);
 }
 
@@ -27,5 +36,7 @@ declare module 'vitest' {
     kubeconfig: string;
     kubectl: string;
     motoUrl: string;
+    /** moto behind the moto-iam-proxy (adds the OIDC client ID actions moto lacks). */
+    motoIamUrl: string;
   }
 }

@@ -1,0 +1,449 @@
+// An HTTP proxy in front of moto for IAM and STS.
+//
+// moto 5.2.5 does not implement AddClientIDToOpenIDConnectProvider and
+// RemoveClientIDFromOpenIDConnectProvider (it answers HTTP 500 with an HTML
+// page). The operator needs both for shared OIDC providers, and its production
+// code path must run unchanged against the emulator. So this proxy answers
+// exactly those two actions itself, on top of moto's own state: it reads the
+// provider with GetOpenIDConnectProvider and, when the client ID list really
+// changes, deletes the provider and creates it again with the same URL (hence
+// the same ARN), the new ClientIDList, the same ThumbprintList and the same
+// Tags. Only CreateDate changes. Every other request is forwarded to moto as
+// it came (method, path, end-to-end headers, body) and moto's answer goes back
+// as it came.
+//
+// Besides that the proxy
+// - records every IAM/STS action that passes through, in order, as
+//   `iam:<Action>` / `sts:<Action>` (`actions`), including attempts answered
+//   by an injected fault, so tests can compare the operator's IAM policy with
+//   the calls it really makes;
+// - injects faults (`faults.add`): IAM's `Throttling` (HTTP 400, "Rate
+//   exceeded") or `ServiceFailure` (HTTP 500).
+//
+// Delete + create is not atomic in moto. Through the proxy it is: the two
+// synthetic actions hold an exclusive lock, forwarded requests a shared one,
+// so no request through the same proxy sees the provider missing in between.
+// Requests that go to moto directly (or through another proxy) can.
+import { randomUUID } from 'node:crypto';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface MotoIamFault {
+  /** `iam:CreateRole`, `sts:AssumeRoleWithWebIdentity` or just `CreateRole`; every action when left out. */
+  action?: string;
+  type: 'throttle' | 'server-error';
+  /** How many matching requests get the fault; unlimited (until `clear()`) when left out. */
+  times?: number;
+}
+
+export interface MotoIamProxy {
+  /** Point `@aws-sdk/client-iam` (and `client-sts`) here instead of at moto. */
+  url: string;
+  /** Every action received, in order: `iam:CreateRole`, `sts:GetCallerIdentity`, ... */
+  actions: string[];
+  faults: {
+    add: (fault: MotoIamFault) => void;
+    clear: () => void;
+  };
+  close: () => Promise<void>;
+}
+
+const IAM_VERSION = '2010-05-08';
+const STS_VERSION = '2011-06-15';
+const NAMESPACE: Record<string, string> = {
+  iam: `https://iam.amazonaws.com/doc/${IAM_VERSION}/`,
+  sts: `https://sts.amazonaws.com/doc/${STS_VERSION}/`,
+};
+const MAX_CLIENT_IDS = 100;
+const MAX_CLIENT_ID_LENGTH = 255;
+// Hop-by-hop headers belong to one connection, not to the message (RFC 9110 7.6.1).
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+]);
+
+interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Buffer;
+}
+
+class IamError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly type: 'Sender' | 'Receiver';
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.type = status >= 500 ? 'Receiver' : 'Sender';
+  }
+}
+
+export async function startMotoIamProxy(motoUrl: string): Promise<MotoIamProxy> {
+  const target = new URL(motoUrl);
+  const actions: string[] = [];
+  const faults: Array<MotoIamFault & { left: number }> = [];
+  const lock = new ReadWriteLock();
+
+  const takeFault = (action: string): MotoIamFault | undefined => {
+    const bare = action.slice(action.indexOf(':') + 1);
+    const fault = faults.find(
+      (f) => f.left > 0 && (f.action === undefined || f.action === action || f.action === bare),
+    );
+    if (fault) fault.left -= 1;
+    return fault;
+  };
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const body = await readBody(req);
+      const params = requestParams(req, body);
+      const actionName = params.get('Action');
+      const service = serviceOf(req.headers, params);
+      const action = actionName ? `${service}:${actionName}` : undefined;
+      if (action) actions.push(action);
+
+      let reply: Reply;
+      const fault = action ? takeFault(action) : undefined;
+      if (fault) {
+        reply =
+          fault.type === 'throttle'
+            ? errorReply(service, new IamError(400, 'Throttling', 'Rate exceeded'))
+            : errorReply(
+                service,
+                new IamError(500, 'ServiceFailure', 'Injected service failure (moto-iam-proxy)'),
+              );
+      } else if (
+        action === 'iam:AddClientIDToOpenIDConnectProvider' ||
+        action === 'iam:RemoveClientIDFromOpenIDConnectProvider'
+      ) {
+        const name = actionName as string;
+        reply = await lock.exclusive(() =>
+          changeClientIds(target, authorizationFor(req.headers), name, params).catch((err: unknown) => {
+            if (err instanceof IamError) return errorReply('iam', err);
+            throw err;
+          }),
+        );
+      } else {
+        reply = await lock.shared(() => forward(target, req, body));
+      }
+      res.writeHead(reply.status, reply.headers);
+      res.end(reply.body);
+    })().catch((err: unknown) => {
+      // A bug in the proxy or moto unreachable: say so loudly, in IAM's shape.
+      process.stderr.write(`[moto-iam-proxy] ${req.method} ${req.url}: ${String(err)}\n`);
+      const reply = errorReply('iam', new IamError(500, 'ServiceFailure', `moto-iam-proxy: ${String(err)}`));
+      if (!res.headersSent) res.writeHead(reply.status, reply.headers);
+      res.end(reply.body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    actions,
+    faults: {
+      add: (fault) => {
+        faults.push({ ...fault, left: fault.times ?? Number.POSITIVE_INFINITY });
+      },
+      clear: () => {
+        faults.length = 0;
+      },
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The two synthetic actions
+
+async function changeClientIds(
+  moto: URL,
+  authorization: string,
+  action: string,
+  params: URLSearchParams,
+): Promise<Reply> {
+  const arn = params.get('OpenIDConnectProviderArn');
+  const clientId = params.get('ClientID');
+  if (arn === null) throw validationError(arn, 'openIDConnectProviderArn', 'Member must not be null');
+  if (clientId === null) throw validationError(clientId, 'clientID', 'Member must not be null');
+  if (clientId.length < 1) {
+    throw validationError(clientId, 'clientID', 'Member must have length greater than or equal to 1');
+  }
+  if (clientId.length > MAX_CLIENT_ID_LENGTH) {
+    throw validationError(
+      clientId,
+      'clientID',
+      `Member must have length less than or equal to ${MAX_CLIENT_ID_LENGTH}`,
+    );
+  }
+
+  const call = (p: Record<string, string>) => callMoto(moto, authorization, p);
+  const got = await call({ Action: 'GetOpenIDConnectProvider', OpenIDConnectProviderArn: arn });
+  if (got.status === 404)
+    throw new IamError(404, 'NoSuchEntity', `OpenIDConnect Provider not found for arn ${arn}`);
+  if (got.status !== 200) return got; // moto's own error, as it came
+  const provider = parseProvider(String(got.body));
+
+  const adding = action === 'AddClientIDToOpenIDConnectProvider';
+  const present = provider.clientIds.includes(clientId);
+  if (adding === present) return okReply(action); // idempotent: nothing to change, moto untouched
+  const clientIds = adding
+    ? [...provider.clientIds, clientId]
+    : provider.clientIds.filter((id) => id !== clientId);
+  if (clientIds.length > MAX_CLIENT_IDS) {
+    throw new IamError(
+      409,
+      'LimitExceeded',
+      `Cannot exceed quota for ClientIdsPerOpenIdConnectProvider: ${MAX_CLIENT_IDS}`,
+    );
+  }
+
+  const deleted = await call({ Action: 'DeleteOpenIDConnectProvider', OpenIDConnectProviderArn: arn });
+  if (deleted.status !== 200) return deleted;
+  const created = await call(createParams({ ...provider, clientIds }));
+  if (created.status !== 200) {
+    // Put the provider back as it was before reporting moto's refusal.
+    await call(createParams(provider));
+    return created;
+  }
+  const createdArn = /<OpenIDConnectProviderArn>([^<]*)<\/OpenIDConnectProviderArn>/.exec(
+    String(created.body),
+  )?.[1];
+  if (createdArn === undefined || unescapeXml(createdArn) !== arn) {
+    throw new Error(`re-created provider has ARN ${createdArn}, expected ${arn}`);
+  }
+  return okReply(action);
+}
+
+interface Provider {
+  url: string;
+  clientIds: string[];
+  thumbprints: string[];
+  tags: Array<{ key: string; value: string }>;
+}
+
+function createParams(p: Provider): Record<string, string> {
+  const out: Record<string, string> = {
+    Action: 'CreateOpenIDConnectProvider',
+    // moto keeps the URL without its scheme and derives the ARN from host + path.
+    Url: /^https?:\/\//.test(p.url) ? p.url : `https://${p.url}`,
+  };
+  p.clientIds.forEach((id, i) => {
+    out[`ClientIDList.member.${i + 1}`] = id;
+  });
+  p.thumbprints.forEach((t, i) => {
+    out[`ThumbprintList.member.${i + 1}`] = t;
+  });
+  p.tags.forEach((t, i) => {
+    out[`Tags.member.${i + 1}.Key`] = t.key;
+    out[`Tags.member.${i + 1}.Value`] = t.value;
+  });
+  return out;
+}
+
+/** Reads moto's GetOpenIDConnectProviderResponse (flat, predictable XML). */
+function parseProvider(xml: string): Provider {
+  const element = (name: string, within: string) =>
+    new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(within)?.[1] ??
+    (new RegExp(`<${name}\\s*/>`).test(within) ? '' : undefined);
+  const members = (within: string | undefined) =>
+    within === undefined
+      ? []
+      : [...within.matchAll(/<member>([\s\S]*?)<\/member>/g)].map((m) => m[1] as string);
+  const url = element('Url', xml);
+  if (url === undefined)
+    throw new Error(`no <Url> in moto's GetOpenIDConnectProvider answer: ${xml.slice(0, 500)}`);
+  return {
+    url: unescapeXml(url),
+    clientIds: members(element('ClientIDList', xml)).map(unescapeXml),
+    thumbprints: members(element('ThumbprintList', xml)).map(unescapeXml),
+    tags: members(element('Tags', xml)).map((m) => ({
+      key: unescapeXml(element('Key', m) ?? ''),
+      value: unescapeXml(element('Value', m) ?? ''),
+    })),
+  };
+}
+
+async function callMoto(moto: URL, authorization: string, params: Record<string, string>): Promise<Reply> {
+  const res = await fetch(new URL('/', moto), {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+      authorization,
+    },
+    body: new URLSearchParams({ ...params, Version: IAM_VERSION }).toString(),
+  });
+  return {
+    status: res.status,
+    headers: { 'content-type': res.headers.get('content-type') ?? 'text/xml' },
+    body: await res.text(),
+  };
+}
+
+/**
+ * moto picks the service from the SigV4 credential scope and the account from
+ * the access key, so the proxy's own calls carry the caller's Authorization
+ * header (moto does not check signatures). Without one it would route to S3.
+ */
+function authorizationFor(headers: IncomingHttpHeaders): string {
+  const auth = headers.authorization;
+  if (auth && /Credential=[^/]+\/\d{8}\/[^/]+\/iam\//.test(auth)) return auth;
+  const date = new Date().toISOString().slice(0, 10).replaceAll('-', '');
+  return `AWS4-HMAC-SHA256 Credential=testing/${date}/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0`;
+}
+
+// ---------------------------------------------------------------------------
+// Plumbing
+
+function forward(moto: URL, req: IncomingMessage, body: Buffer): Promise<Reply> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+  }
+  return new Promise((resolve, reject) => {
+    const upstream = httpRequest(
+      { host: moto.hostname, port: moto.port, method: req.method, path: req.url, headers, agent: false },
+      (res) => {
+        readBody(res).then((data) => {
+          const out: Record<string, string> = {};
+          for (const [name, value] of Object.entries(res.headers)) {
+            if (value === undefined || HOP_BY_HOP.has(name)) continue;
+            out[name] = Array.isArray(value) ? value.join(', ') : value;
+          }
+          resolve({ status: res.statusCode ?? 502, headers: out, body: data });
+        }, reject);
+      },
+    );
+    upstream.on('error', reject);
+    upstream.end(body);
+  });
+}
+
+function readBody(stream: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+/** Query-protocol parameters: the form body of a POST, or the query string. */
+function requestParams(req: IncomingMessage, body: Buffer): URLSearchParams {
+  const params = new URL(req.url ?? '/', 'http://proxy').searchParams;
+  if ((req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+    for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
+  }
+  return params;
+}
+
+/** The SigV4 credential scope's service name, else the API version. */
+function serviceOf(headers: IncomingHttpHeaders, params: URLSearchParams): string {
+  const scoped = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(
+    headers.authorization ?? '',
+  )?.[1];
+  if (scoped) return scoped;
+  const version = params.get('Version');
+  if (version === STS_VERSION) return 'sts';
+  if (version === IAM_VERSION) return 'iam';
+  return 'unknown';
+}
+
+function okReply(action: string): Reply {
+  const id = randomUUID();
+  return {
+    status: 200,
+    headers: { 'content-type': 'text/xml', 'x-amzn-requestid': id },
+    body: `<${action}Response xmlns="${NAMESPACE.iam}"><ResponseMetadata><RequestId>${id}</RequestId></ResponseMetadata></${action}Response>`,
+  };
+}
+
+function errorReply(service: string, err: IamError): Reply {
+  const id = randomUUID();
+  return {
+    status: err.status,
+    headers: { 'content-type': 'text/xml', 'x-amzn-requestid': id },
+    body:
+      `<ErrorResponse xmlns="${NAMESPACE[service] ?? NAMESPACE.iam}"><Error><Type>${err.type}</Type>` +
+      `<Code>${err.code}</Code><Message>${escapeXml(err.message)}</Message></Error>` +
+      `<RequestId>${id}</RequestId></ErrorResponse>`,
+  };
+}
+
+/** IAM's wording for a parameter that breaks its model constraints. */
+function validationError(value: string | null, member: string, constraint: string): IamError {
+  const shown = value === null ? 'null' : `'${value}'`;
+  return new IamError(
+    400,
+    'ValidationError',
+    `1 validation error detected: Value ${shown} at '${member}' failed to satisfy constraint: ${constraint}`,
+  );
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function unescapeXml(s: string): string {
+  return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);/g, (_, e: string) => {
+    if (e.startsWith('#x')) return String.fromCodePoint(Number.parseInt(e.slice(2), 16));
+    if (e.startsWith('#')) return String.fromCodePoint(Number.parseInt(e.slice(1), 10));
+    return { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }[e] as string;
+  });
+}
+
+/** Many readers or one writer, granted in arrival order. */
+class ReadWriteLock {
+  private readers = 0;
+  private writing = false;
+  private readonly queue: Array<{ write: boolean; wake: () => void }> = [];
+
+  shared<T>(fn: () => Promise<T>): Promise<T> {
+    return this.run(false, fn);
+  }
+
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.run(true, fn);
+  }
+
+  private async run<T>(write: boolean, fn: () => Promise<T>): Promise<T> {
+    await new Promise<void>((wake) => {
+      this.queue.push({ write, wake });
+      this.grant();
+    });
+    try {
+      return await fn();
+    } finally {
+      if (write) this.writing = false;
+      else this.readers -= 1;
+      this.grant();
+    }
+  }
+
+  private grant(): void {
+    for (let next = this.queue[0]; next; next = this.queue[0]) {
+      if (this.writing || (next.write && this.readers > 0)) return;
+      this.queue.shift();
+      if (next.write) this.writing = true;
+      else this.readers += 1;
+      next.wake();
+    }
+  }
+}
