@@ -1,0 +1,120 @@
+// Fault injection, controlled by tests (never over HTTP). A fault matches by
+// method and path and fires up to `times` times, before authentication, as a
+// throttle or a proxy in front of GitLab would.
+import type { Reply } from './http.ts';
+
+export interface FaultSpec {
+  /** HTTP method to match (any if omitted). */
+  method?: string;
+  /**
+   * Matched against the request path below the fake's base URL, still
+   * URL-encoded and without the query: `/api/v4/projects/g%2Fp/variables`,
+   * `/.well-known/openid-configuration`, `/oauth/discovery/keys`.
+   */
+  path?: RegExp;
+  /** Status to answer with; omit to only delay (`delayMs`) and then serve normally. */
+  status?: number;
+  /** How many matching requests it affects (default: all, until cleared). */
+  times?: number;
+  /** For 429: the `Retry-After` value (default 60, Rack::Attack's period remainder). */
+  retryAfterSeconds?: number;
+  /** Wait this long before answering (or before serving normally). */
+  delayMs?: number;
+  /** Response body: a string is sent as text/plain, anything else as JSON. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface Fault {
+  readonly spec: FaultSpec;
+  /** How many requests this fault has affected. */
+  hits: number;
+  remove(): void;
+}
+
+export class Faults {
+  private list: Fault[] = [];
+
+  add(spec: FaultSpec): Fault {
+    const fault: Fault = { spec, hits: 0, remove: () => this.remove(fault) };
+    this.list.push(fault);
+    return fault;
+  }
+
+  clear(): void {
+    this.list = [];
+  }
+
+  private remove(fault: Fault): void {
+    this.list = this.list.filter((f) => f !== fault);
+  }
+
+  /** The first fault that matches and still has uses; counts the hit. */
+  take(method: string, path: string): Fault | undefined {
+    const fault = this.list.find(
+      (f) =>
+        (!f.spec.method || f.spec.method.toUpperCase() === method) &&
+        (!f.spec.path || f.spec.path.test(path)) &&
+        f.hits < (f.spec.times ?? Number.POSITIVE_INFINITY),
+    );
+    if (fault) fault.hits += 1;
+    return fault;
+  }
+}
+
+/** What an injected status looks like when it comes from GitLab (or the proxy in front of it). */
+export function faultReply(spec: FaultSpec & { status: number }): Reply {
+  const headers = {
+    ...(spec.status === 429 ? rateLimitHeaders(spec.retryAfterSeconds ?? 60) : {}),
+    ...spec.headers,
+  };
+  if (spec.body !== undefined) {
+    return {
+      status: spec.status,
+      body: spec.body,
+      headers,
+      ...(typeof spec.body === 'string' ? { contentType: 'text/plain' } : {}),
+    };
+  }
+  if (spec.status === 429) {
+    // Rack::Attack throttled_responder: Gitlab::Throttle.rate_limiting_response_text.
+    return { status: 429, body: 'Retry later\n', contentType: 'text/plain', headers };
+  }
+  if (spec.status >= 502 && spec.status <= 504) {
+    // Answered by NGINX/Workhorse, not by Rails: an HTML page.
+    return {
+      status: spec.status,
+      body: `<html><body><h1>${spec.status}</h1></body></html>\n`,
+      contentType: 'text/html',
+      headers,
+    };
+  }
+  return {
+    status: spec.status,
+    body: { message: `${spec.status} ${STATUS_TEXT[spec.status] ?? 'Error'}` },
+    headers,
+  };
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  500: 'Internal Server Error',
+};
+
+/** Gitlab::RackAttack.throttled_response_headers for the authenticated API throttle. */
+function rateLimitHeaders(retryAfter: number): Record<string, string> {
+  const reset = Math.floor(Date.now() / 1000) + retryAfter;
+  return {
+    'RateLimit-Name': 'throttle_authenticated_api',
+    'RateLimit-Limit': '2000',
+    'RateLimit-Observed': '2001',
+    'RateLimit-Remaining': '0',
+    'RateLimit-Reset': String(reset),
+    'RateLimit-ResetTime': new Date(reset * 1000).toUTCString(),
+    'Retry-After': String(retryAfter),
+  };
+}

@@ -1,0 +1,398 @@
+// The GitLab fake's data: users, tokens, groups, projects, memberships and CI/CD
+// variables, plus the role arithmetic GitLab's policies use. Tests read and plant
+// state here directly; HTTP handlers go through the same methods.
+
+export type Role = 'guest' | 'reporter' | 'developer' | 'maintainer' | 'owner';
+export type Visibility = 'private' | 'internal' | 'public';
+export type TokenScope = 'api' | 'read_api';
+
+/** Gitlab::Access levels (lib/gitlab/access.rb). */
+export const ACCESS_LEVEL: Record<Role, number> = {
+  guest: 10,
+  reporter: 20,
+  developer: 30,
+  maintainer: 40,
+  owner: 50,
+};
+
+/** ProjectCiCdSetting default for `id_token_sub_claim_components`. */
+export const DEFAULT_SUB_CLAIM_COMPONENTS = ['project_path', 'ref_type', 'ref'];
+
+export interface User {
+  id: number;
+  username: string;
+  name: string;
+  email: string;
+  admin: boolean;
+  createdAt: string;
+}
+
+export interface Token {
+  id: number;
+  value: string;
+  userId: number;
+  name: string;
+  scopes: TokenScope[];
+  /** A date (YYYY-MM-DD) as GitLab stores it; the token is expired from that day on. */
+  expiresAt: string | null;
+  revoked: boolean;
+  createdAt: string;
+}
+
+export interface Namespace {
+  id: number;
+  kind: 'group' | 'user';
+  name: string;
+  path: string;
+  fullPath: string;
+  parentId: number | null;
+  visibility: Visibility;
+  description: string;
+  createdAt: string;
+  /** Direct members (groups only): user id -> access level. */
+  members: Map<number, number>;
+  /** For a user namespace, its owner. */
+  ownerId?: number;
+}
+
+export interface Project {
+  id: number;
+  name: string;
+  path: string;
+  fullPath: string;
+  namespaceId: number;
+  visibility: Visibility;
+  description: string;
+  defaultBranch: string;
+  createdAt: string;
+  members: Map<number, number>;
+  ciIdTokenSubClaimComponents: string[];
+}
+
+export interface Variable {
+  id: number;
+  key: string;
+  value: string | null;
+  variable_type: 'env_var' | 'file';
+  protected: boolean;
+  masked: boolean;
+  raw: boolean;
+  hidden: boolean;
+  environment_scope: string;
+  description: string | null;
+}
+
+/** Where variables live: a project or a group, by full path or numeric id. */
+export type Target = { project: string | number } | { group: string | number };
+
+export type VariableInput = Partial<Omit<Variable, 'id'>> & { key: string; value: string | null };
+
+type Owner = { kind: 'project' | 'group'; id: number };
+
+const today = () => new Date().toISOString().slice(0, 10);
+
+export class FakeState {
+  private users: User[] = [];
+  private tokens: Token[] = [];
+  private namespaces: Namespace[] = [];
+  private projects: Project[] = [];
+  private vars: Array<Variable & { owner: Owner }> = [];
+  private seq = { user: 0, token: 0, namespace: 0, project: 0, variable: 0 };
+
+  /** Forgets everything (ids start again at 1). */
+  reset(): void {
+    Object.assign(this, new FakeState());
+  }
+
+  // --- users and tokens -------------------------------------------------
+
+  addUser(username: string, opts: { name?: string; email?: string; admin?: boolean } = {}): User {
+    if (this.user(username)) throw new Error(`user ${username} exists`);
+    const user: User = {
+      id: ++this.seq.user,
+      username,
+      name: opts.name ?? username,
+      email: opts.email ?? `${username}@example.com`,
+      admin: opts.admin ?? false,
+      createdAt: new Date().toISOString(),
+    };
+    this.users.push(user);
+    return user;
+  }
+
+  user(ref: string | number): User | undefined {
+    return this.users.find((u) => (typeof ref === 'number' ? u.id === ref : u.username === ref));
+  }
+
+  /** Creates a token for `username` (the user is created if missing) and returns its value. */
+  addToken(
+    username: string,
+    opts: {
+      scopes?: TokenScope[];
+      expiresAt?: string | Date;
+      revoked?: boolean;
+      name?: string;
+      value?: string;
+    } = {},
+  ): string {
+    const user = this.user(username) ?? this.addUser(username);
+    const id = ++this.seq.token;
+    const expiresAt =
+      opts.expiresAt instanceof Date ? opts.expiresAt.toISOString().slice(0, 10) : opts.expiresAt;
+    const token: Token = {
+      id,
+      value:
+        opts.value ?? `glpat-fake${String(id).padStart(4, '0')}${Math.random().toString(36).slice(2, 12)}`,
+      userId: user.id,
+      name: opts.name ?? `token-${id}`,
+      scopes: opts.scopes ?? ['api'],
+      expiresAt: expiresAt ?? null,
+      revoked: opts.revoked ?? false,
+      createdAt: new Date().toISOString(),
+    };
+    this.tokens.push(token);
+    return token.value;
+  }
+
+  token(value: string): Token | undefined {
+    return this.tokens.find((t) => t.value === value);
+  }
+
+  revokeToken(value: string): void {
+    const token = this.token(value);
+    if (!token) throw new Error('unknown token');
+    token.revoked = true;
+  }
+
+  /** PersonalAccessToken#expired?: `expires_at <= Time.current`, with a date column. */
+  tokenExpired(token: Token): boolean {
+    return token.expiresAt !== null && token.expiresAt <= today();
+  }
+
+  // --- groups and projects ---------------------------------------------
+
+  /** Adds a group; missing ancestors are created as private groups. */
+  addGroup(
+    fullPath: string,
+    opts: { visibility?: Visibility; name?: string; description?: string } = {},
+  ): Namespace {
+    const existing = this.group(fullPath);
+    if (existing) return existing;
+    const parts = fullPath.split('/');
+    const path = parts.pop()!;
+    const parent = parts.length ? this.addGroup(parts.join('/')) : undefined;
+    const group: Namespace = {
+      id: ++this.seq.namespace,
+      kind: 'group',
+      name: opts.name ?? path,
+      path,
+      fullPath,
+      parentId: parent?.id ?? null,
+      visibility: opts.visibility ?? 'private',
+      description: opts.description ?? '',
+      createdAt: new Date().toISOString(),
+      members: new Map(),
+    };
+    this.namespaces.push(group);
+    return group;
+  }
+
+  group(ref: string | number): Namespace | undefined {
+    return this.namespaces.find((n) => n.kind === 'group' && matches(n.id, n.fullPath, ref));
+  }
+
+  namespace(id: number): Namespace | undefined {
+    return this.namespaces.find((n) => n.id === id);
+  }
+
+  /**
+   * Adds a project. Its namespace is the group at the parent path (created if
+   * missing), or the personal namespace of a user with that username.
+   */
+  addProject(
+    fullPath: string,
+    opts: {
+      visibility?: Visibility;
+      name?: string;
+      description?: string;
+      defaultBranch?: string;
+      ciIdTokenSubClaimComponents?: string[];
+    } = {},
+  ): Project {
+    if (this.project(fullPath)) throw new Error(`project ${fullPath} exists`);
+    const parts = fullPath.split('/');
+    const path = parts.pop()!;
+    if (!parts.length) throw new Error('a project path needs a namespace: group/project');
+    const parentPath = parts.join('/');
+    const owner = parts.length === 1 && !this.group(parentPath) ? this.user(parentPath) : undefined;
+    const namespace = owner ? this.userNamespace(owner) : this.addGroup(parentPath);
+    const project: Project = {
+      id: ++this.seq.project,
+      name: opts.name ?? path,
+      path,
+      fullPath,
+      namespaceId: namespace.id,
+      visibility: opts.visibility ?? 'private',
+      description: opts.description ?? '',
+      defaultBranch: opts.defaultBranch ?? 'main',
+      createdAt: new Date().toISOString(),
+      members: new Map(),
+      ciIdTokenSubClaimComponents: opts.ciIdTokenSubClaimComponents ?? [...DEFAULT_SUB_CLAIM_COMPONENTS],
+    };
+    this.projects.push(project);
+    return project;
+  }
+
+  /** Routes are looked up case-insensitively, as GitLab's `find_by_full_path` does. */
+  project(ref: string | number): Project | undefined {
+    return this.projects.find((p) => matches(p.id, p.fullPath, ref));
+  }
+
+  private userNamespace(user: User): Namespace {
+    const found = this.namespaces.find((n) => n.kind === 'user' && n.ownerId === user.id);
+    if (found) return found;
+    const ns: Namespace = {
+      id: ++this.seq.namespace,
+      kind: 'user',
+      name: user.name,
+      path: user.username,
+      fullPath: user.username,
+      parentId: null,
+      visibility: 'private',
+      description: '',
+      createdAt: new Date().toISOString(),
+      members: new Map(),
+      ownerId: user.id,
+    };
+    this.namespaces.push(ns);
+    return ns;
+  }
+
+  addMember(target: Target, username: string, role: Role): void {
+    const user = this.user(username) ?? this.addUser(username);
+    this.resolve(target).members.set(user.id, ACCESS_LEVEL[role]);
+  }
+
+  // --- access arithmetic (ProjectTeam#max_member_access, Group#max_member_access_for_user)
+
+  /** The group and its ancestors, nearest first. */
+  ancestors(group: Namespace): Namespace[] {
+    const chain: Namespace[] = [];
+    for (let g: Namespace | undefined = group; g; g = g.parentId ? this.namespace(g.parentId) : undefined) {
+      chain.push(g);
+    }
+    return chain;
+  }
+
+  /** The groups above a project, nearest first (none for a personal project). */
+  ancestorsOf(project: Project): Namespace[] {
+    const ns = this.namespace(project.namespaceId)!;
+    return ns.kind === 'group' ? this.ancestors(ns) : [];
+  }
+
+  /** Highest level from membership in the group or any ancestor (inherited membership). */
+  groupAccess(user: User | null, group: Namespace): number {
+    if (!user) return 0;
+    return Math.max(0, ...this.ancestors(group).map((g) => g.members.get(user.id) ?? 0));
+  }
+
+  /** Direct project membership, inherited group membership, or ownership of a personal namespace. */
+  projectAccess(user: User | null, project: Project): number {
+    if (!user) return 0;
+    const ns = this.namespace(project.namespaceId)!;
+    const inherited =
+      ns.kind === 'user' ? (ns.ownerId === user.id ? ACCESS_LEVEL.owner : 0) : this.groupAccess(user, ns);
+    return Math.max(project.members.get(user.id) ?? 0, inherited);
+  }
+
+  canReadProject(user: User | null, project: Project): boolean {
+    if (project.visibility === 'public' || user?.admin) return true;
+    if (project.visibility === 'internal' && user) return true;
+    return this.projectAccess(user, project) >= ACCESS_LEVEL.guest;
+  }
+
+  /** GroupPolicy: members (direct or inherited), and members of anything below, can see a group. */
+  canReadGroup(user: User | null, group: Namespace): boolean {
+    if (group.visibility === 'public' || user?.admin) return true;
+    if (group.visibility === 'internal' && user) return true;
+    if (!user) return false;
+    if (this.groupAccess(user, group) >= ACCESS_LEVEL.guest) return true;
+    const below = (id: number): boolean =>
+      this.namespaces.some((n) => n.parentId === id && (n.members.has(user.id) || below(n.id))) ||
+      this.projects.some((p) => p.namespaceId === id && p.members.has(user.id));
+    return below(group.id);
+  }
+
+  // --- variables --------------------------------------------------------
+
+  /** Variables of a project or group, in id order (copies; hidden values included). */
+  variables(target: Target): Variable[] {
+    const owner = this.owner(target);
+    return this.vars.filter((v) => sameOwner(v.owner, owner)).map(({ owner: _, ...v }) => ({ ...v }));
+  }
+
+  /** The stored record (mutable) for handlers. */
+  variableRecords(owner: Owner): Variable[] {
+    return this.vars.filter((v) => sameOwner(v.owner, owner));
+  }
+
+  /**
+   * Plants a variable without validation, e.g. a foreign variable the operator
+   * must not overwrite. Upserts by key + environment scope.
+   */
+  setVariable(target: Target, input: VariableInput): Variable {
+    const owner = this.owner(target);
+    const scope = input.environment_scope ?? '*';
+    const existing = this.vars.find(
+      (v) => sameOwner(v.owner, owner) && v.key === input.key && v.environment_scope === scope,
+    );
+    if (existing) {
+      Object.assign(existing, input, { environment_scope: scope });
+      return { ...existing };
+    }
+    return this.insertVariable(owner, { ...input, environment_scope: scope });
+  }
+
+  insertVariable(owner: Owner, input: VariableInput): Variable {
+    const v = {
+      id: ++this.seq.variable,
+      key: input.key,
+      value: input.value,
+      variable_type: input.variable_type ?? 'env_var',
+      protected: input.protected ?? false,
+      masked: input.masked ?? false,
+      raw: input.raw ?? false,
+      hidden: input.hidden ?? false,
+      environment_scope: input.environment_scope ?? '*',
+      description: input.description ?? null,
+      owner,
+    };
+    this.vars.push(v);
+    return v;
+  }
+
+  removeVariable(id: number): void {
+    this.vars = this.vars.filter((v) => v.id !== id);
+  }
+
+  owner(target: Target): Owner {
+    if ('project' in target) return { kind: 'project', id: this.resolve(target).id };
+    return { kind: 'group', id: this.resolve(target).id };
+  }
+
+  private resolve(target: Target): Project | Namespace {
+    const found = 'project' in target ? this.project(target.project) : this.group(target.group);
+    if (!found)
+      throw new Error(`no such ${'project' in target ? 'project' : 'group'}: ${JSON.stringify(target)}`);
+    return found;
+  }
+}
+
+function matches(id: number, fullPath: string, ref: string | number): boolean {
+  if (typeof ref === 'number' || /^-?\d+$/.test(ref)) return id === Number(ref);
+  return fullPath.toLowerCase() === ref.toLowerCase();
+}
+
+function sameOwner(a: Owner, b: Owner): boolean {
+  return a.kind === b.kind && a.id === b.id;
+}
