@@ -33,7 +33,7 @@ export function classifyAwsError(err: unknown, operation: string, what: string):
   if (err instanceof TerminalError || err instanceof RetryableError) return err;
   const e = err as AwsError;
   const name = awsErrorName(err);
-  const detail = e?.message ? `: ${e.message}` : '';
+  const detail = e?.message ? `: ${e.message.replace(/\.+$/, '')}` : '';
   if (ACCESS_DENIED.includes(name)) {
     return new TerminalError(
       'AWSAccessDenied',
@@ -49,9 +49,21 @@ export function classifyAwsError(err: unknown, operation: string, what: string):
     );
   }
   if (isAwsError(err, 'InvalidInput', 'ValidationError', 'Validation')) {
-    return new TerminalError('InvalidInput', `IAM refused ${operation} on ${what}${detail}. Fix the spec`, {
-      cause: err,
-    });
+    const service = operation.startsWith('iam:') ? 'IAM' : 'AWS';
+    return new TerminalError(
+      'InvalidInput',
+      `${service} refused ${operation} on ${what}${detail}. Fix the spec`,
+      {
+        cause: err,
+      },
+    );
+  }
+  if (isAwsError(err, 'UnsupportedOperation')) {
+    return new TerminalError(
+      'UnsupportedOperation',
+      `AWS does not support ${operation} on ${what}${detail}. Change the spec, or make the change in the AWS console`,
+      { cause: err },
+    );
   }
   if (isAwsError(err, 'LimitExceeded')) {
     return new TerminalError(

@@ -1,0 +1,167 @@
+// A GitLab instance (the fake), moto behind the IAM proxy, and the product
+// operator as its own process, for the federation's integration tests.
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { inject } from 'vitest';
+import { stringify } from 'yaml';
+import type { GitLabAwsFederation } from '../../src/api/v1alpha1/index.ts';
+import { getCondition } from '../../src/runtime/conditions.ts';
+import { type GitLabFake, startGitLabFake } from '../fakes/gitlab/index.ts';
+import { kubeConfig, kubectl } from '../harness/kube.ts';
+import { type OperatorProcess, startOperatorProcess } from '../harness/operator-process.ts';
+import { waitFor } from '../harness/processes.ts';
+
+export const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+export const REGION = 'eu-west-1';
+
+export const iamClient = () =>
+  new IAMClient({
+    endpoint: inject('motoIamUrl'),
+    region: REGION,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
+
+export function awsEnv(): NodeJS.ProcessEnv {
+  return {
+    AWS_ENDPOINT_URL_IAM: inject('motoIamUrl'),
+    AWS_ENDPOINT_URL_STS: inject('motoIamUrl'),
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: REGION,
+  };
+}
+
+export interface GitLabInstance {
+  fake: GitLabFake;
+  token: string;
+  caFile: string;
+}
+
+/** A GitLab over HTTPS with payments/api (Maintainer), payments/libs (Owner) and a token with the api scope. */
+export async function startGitLab(options: { pathPrefix?: string } = {}): Promise<GitLabInstance> {
+  const fake = await startGitLabFake({ tls: true, ...options });
+  fake.state.addProject('payments/api');
+  fake.state.addProject('payments/libs/crypto');
+  fake.state.addMember({ project: 'payments/api' }, 'deployer', 'maintainer');
+  fake.state.addMember({ group: 'payments/libs' }, 'deployer', 'owner');
+  const token = fake.state.addToken('deployer', { scopes: ['api'] });
+  const caFile = join(tmpdir(), `gao-gitlab-ca-${process.pid}-${Math.random().toString(36).slice(2)}.pem`);
+  writeFileSync(caFile, fake.tls!.caPem);
+  return { fake, token, caFile };
+}
+
+/**
+ * The operator. With `trustGitLab`, the fake's CA is added to Node's trust
+ * store, so the fake behaves like a publicly trusted instance (gitlab.com).
+ */
+export function startOperator(
+  namespace: string,
+  gitlab: GitLabInstance | undefined,
+  { args = [] as string[], trustGitLab = true } = {},
+): OperatorProcess {
+  return startOperatorProcess(
+    CLI,
+    [
+      'run',
+      '--kubeconfig',
+      inject('kubeconfig'),
+      '--namespaces',
+      namespace,
+      '--metrics-addr',
+      '127.0.0.1:0',
+      '--health-addr',
+      '127.0.0.1:0',
+      '--propagation-delay',
+      '1s',
+      '--cluster-id',
+      'itest',
+      '--log-level',
+      'debug',
+      ...args,
+    ],
+    { ...awsEnv(), ...(trustGitLab && gitlab ? { NODE_EXTRA_CA_CERTS: gitlab.caFile } : {}) },
+  );
+}
+
+export async function apply(namespace: string, manifest: object): Promise<void> {
+  const result = await kubectl(['apply', '-n', namespace, '-f', '-'], { stdin: stringify(manifest) });
+  if (result.code !== 0) throw new Error(result.stderr);
+}
+
+export async function createTokenSecret(
+  namespace: string,
+  token: string,
+  name = 'gitlab-token',
+): Promise<void> {
+  await apply(namespace, { apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: { token } });
+}
+
+export function federation(
+  name: string,
+  spec: Record<string, unknown>,
+  annotations?: Record<string, string>,
+) {
+  return {
+    apiVersion: 'gitlab-aws.io/v1alpha1',
+    kind: 'GitLabAwsFederation',
+    metadata: { name, ...(annotations ? { annotations } : {}) },
+    spec,
+  };
+}
+
+export async function getFederation(namespace: string, name: string): Promise<GitLabAwsFederation> {
+  return (await kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+    group: 'gitlab-aws.io',
+    version: 'v1alpha1',
+    plural: 'gitlabawsfederations',
+    namespace,
+    name,
+  })) as GitLabAwsFederation;
+}
+
+/** Waits until the federation's condition `type` has `status` for its current generation. */
+export async function waitForCondition(
+  namespace: string,
+  name: string,
+  type: string,
+  status: 'True' | 'False',
+  { reason, timeoutMs = 30_000 }: { reason?: string; timeoutMs?: number } = {},
+): Promise<GitLabAwsFederation> {
+  let last: GitLabAwsFederation | undefined;
+  return waitFor(
+    `${namespace}/${name} ${type}=${status}${reason ? ` (${reason})` : ''}`,
+    async () => {
+      last = await getFederation(namespace, name);
+      const c = getCondition(last.status?.conditions as never, type);
+      return c?.status === status &&
+        c.observedGeneration === last.metadata.generation &&
+        (!reason || c.reason === reason)
+        ? last
+        : undefined;
+    },
+    { timeoutMs, intervalMs: 200, diagnostics: () => JSON.stringify(last?.status, null, 2) },
+  );
+}
+
+export async function eventsOf(
+  namespace: string,
+  name: string,
+): Promise<{ type: string; reason: string; message: string }[]> {
+  const result = await kubectl([
+    'get',
+    'events',
+    '-n',
+    namespace,
+    '--field-selector',
+    `involvedObject.name=${name}`,
+    '-o',
+    'json',
+  ]);
+  return (JSON.parse(result.stdout).items as { type: string; reason: string; message: string }[]).map(
+    ({ type, reason, message }) => ({ type, reason, message }),
+  );
+}
