@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { providerUrlOf } from '../../access/check.ts';
 import type { GitLabAwsFederation, GitLabAwsFederationStatus } from '../../api/v1alpha1/index.ts';
 import type { AwsClients } from '../../aws/clients.ts';
-import { GitLabPort, type Target } from '../../gitlab/client.ts';
+import { describeTarget, GitLabPort, type Target } from '../../gitlab/client.ts';
 import { discoverIssuer, serverThumbprint } from '../../gitlab/discovery.ts';
 import { getCondition, setCondition } from '../../runtime/conditions.ts';
 import type { ReconcileContext, Reconciler } from '../../runtime/controller.ts';
@@ -17,7 +17,7 @@ import { CLUSTER_TAG, OWNER_TAG, type Resolved, resolve, targetOf } from './name
 import { ensureProvider, releaseProvider } from './provider.ts';
 import { deleteRole, ensureRole } from './role.ts';
 import { DEFAULT_SUB_CLAIM_COMPONENTS, subjectPatterns, trustPolicy } from './trust-policy.ts';
-import { deleteOwnedVariables, ensureVariables, legacyCredentials } from './variables.ts';
+import { deleteOwnedVariables, ensureVariables, legacyCredentials, parseTarget } from './variables.ts';
 
 type Ctx = ReconcileContext<GitLabAwsFederation>;
 type Status = GitLabAwsFederationStatus & { conditions?: Condition[] };
@@ -122,6 +122,23 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
       { name: ref.name, key: ref.key ?? 'ca.crt' },
       'spec.gitlab.caSecretRef',
     );
+  }
+
+  /** Removes our variables from targets the spec no longer names. */
+  private async leaveOldTargets(
+    gitlab: GitLabPort,
+    fed: GitLabAwsFederation,
+    current: Target | undefined,
+    owner: string,
+  ): Promise<string[]> {
+    const now = current ? describeTarget(current) : undefined;
+    const old = [...new Set((fed.status?.ciVariables ?? []).map((v) => v.target))].filter((t) => t !== now);
+    const changes: string[] = [];
+    for (const text of old) {
+      const target = parseTarget(text);
+      if (target) changes.push(...(await deleteOwnedVariables(gitlab, target, owner)));
+    }
+    return changes;
   }
 
   private async reconcileOidc(ctx: Ctx): Promise<Outcome> {
@@ -255,6 +272,7 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
           protected: cv.protected ?? false,
         });
       const result = await ensureVariables(gitlab, target, desired, r.owner);
+      changes.push(...(await this.leaveOldTargets(gitlab, fed, target, r.owner)));
       changes.push(...result.changes);
       conflicts = result.conflicts;
       status.ciVariables = result.written;
@@ -287,7 +305,8 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
           );
         }
       }
-    } else {
+    } else if (gitlab) {
+      changes.push(...(await this.leaveOldTargets(gitlab, fed, undefined, r.owner)));
       delete status.ciVariables;
     }
 

@@ -51,6 +51,19 @@ export async function ensureVariables(
     }
     written.push(ref);
   }
+  // Ours, but no longer wanted here (a key or scope changed in the spec).
+  for (const v of existing) {
+    if (
+      v.description !== marker ||
+      desired.some((d) => d.key === v.key && d.environmentScope === v.environmentScope)
+    ) {
+      continue;
+    }
+    await gitlab.deleteVariable(target, v.key, v.environmentScope);
+    changes.push(
+      `deleted variable ${v.key} (scope ${v.environmentScope}) in ${describeTarget(target)}, which the spec no longer lists`,
+    );
+  }
   return { written, conflicts, changes, existing };
 }
 
@@ -61,6 +74,12 @@ export function legacyCredentials(existing: Variable[], target: Target, owner: s
     .filter((v) => LEGACY_KEYS.includes(v.key) && v.description !== marker)
     .map((v) => ({ target: describeTarget(target), key: v.key, environmentScope: v.environmentScope }))
     .sort((a, b) => `${a.key}|${a.environmentScope}`.localeCompare(`${b.key}|${b.environmentScope}`));
+}
+
+/** The target of a status entry ("project payments/api"). */
+export function parseTarget(text: string): Target | undefined {
+  const [kind, path] = text.split(' ');
+  return (kind === 'project' || kind === 'group') && path ? { kind, path } : undefined;
 }
 
 /** Deletes the variables that carry our marker; others are left alone. */
