@@ -5,6 +5,7 @@ import { Gitlab } from '@gitbeaker/rest';
 import { Agent } from 'undici';
 import type { ExternalSystem } from '../runtime/external.ts';
 import { classifyGitLabError, outcomeOfGitLabError } from './errors.ts';
+import { gitlabRequester } from './requester.ts';
 
 export interface Target {
   kind: 'project' | 'group';
@@ -56,7 +57,7 @@ export class GitLabPort {
     this.api = new Gitlab({
       host: options.url,
       token: options.token,
-      ...(options.caPem ? { agent: new Agent({ connect: { ca: options.caPem } }) } : {}),
+      requesterFn: gitlabRequester(options.caPem ? new Agent({ connect: { ca: options.caPem } }) : undefined),
     } as never);
   }
 

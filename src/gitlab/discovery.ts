@@ -2,7 +2,8 @@
 // /.well-known/openid-configuration, then its jwks_uri, each within 5 s.
 // The IAM provider URL, ARN and condition-key prefix all come from the
 // document's issuer, never from the configured GitLab URL.
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { connect } from 'node:tls';
 import { Agent, fetch } from 'undici';
 import { RetryableError } from '../runtime/outcome.ts';
@@ -91,25 +92,18 @@ export function serverThumbprint(url: string, caPem: string): Promise<string> {
       {
         host: hostname,
         port: Number(port || 443),
-        servername: hostname,
         ca: caPem,
         timeout: DISCOVERY_TIMEOUT_MS,
+        ...(isIP(hostname) ? {} : { servername: hostname }),
       },
       () => {
-        let cert = socket.getPeerX509Certificate();
-        const seen = new Set<string>();
-        // Walk up what the server sent; the last one it sent is the "top" of its chain.
-        for (
-          let peer = socket.getPeerCertificate(true);
-          peer?.issuerCertificate && !seen.has(peer.fingerprint256);
-        ) {
-          seen.add(peer.fingerprint256);
-          if (peer.issuerCertificate === peer) break;
+        // Walk up the verified chain to its top certificate.
+        let peer = socket.getPeerCertificate(true);
+        while (peer.issuerCertificate && peer.issuerCertificate.fingerprint256 !== peer.fingerprint256) {
           peer = peer.issuerCertificate;
-          cert = new X509Certificate(peer.raw);
         }
         socket.end();
-        resolve(createHash('sha1').update(cert!.raw).digest('hex'));
+        resolve(createHash('sha1').update(peer.raw).digest('hex'));
       },
     );
     socket.on('timeout', () => socket.destroy(new Error('timeout')));

@@ -5,7 +5,7 @@ import { RetryableError, TerminalError } from '../runtime/outcome.ts';
 interface GitbeakerLikeError {
   name?: string;
   message?: string;
-  cause?: { description?: string; response?: { status?: number; headers?: Headers } };
+  cause?: { description?: string; response?: { status?: number }; retryAfterMs?: number };
 }
 
 export function gitlabStatus(err: unknown): number | undefined {
@@ -50,6 +50,16 @@ export function classifyGitLabError(
         `GitLab refused to ${operation} ${what} (${status}): ${detail}`,
         { cause: err },
       );
+  }
+  if (status === 429 || status === 502 || status === 503) {
+    return new RetryableError(
+      'GitLabThrottled',
+      `GitLab answered ${status} while trying to ${operation} ${what}; retrying after the wait it asked for`,
+      {
+        cause: err,
+        retryAfterMs: e.cause?.retryAfterMs,
+      },
+    );
   }
   if (e?.name === 'GitbeakerRetryError') {
     return new RetryableError(

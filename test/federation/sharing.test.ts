@@ -1,0 +1,197 @@
+// The shared identity provider, deletion policies, ownership, a private CA,
+// and GitLab or AWS saying no.
+import { writeFileSync } from 'node:fs';
+import {
+  CreateOpenIDConnectProviderCommand,
+  CreateRoleCommand,
+  DeleteOpenIDConnectProviderCommand,
+  GetOpenIDConnectProviderCommand,
+  GetRoleCommand,
+} from '@aws-sdk/client-iam';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getCondition, kstatusViolations } from '../../src/runtime/conditions.ts';
+import { createNamespace, kubectl } from '../harness/kube.ts';
+import type { OperatorProcess } from '../harness/operator-process.ts';
+import { waitFor } from '../harness/processes.ts';
+import {
+  apply,
+  createTokenSecret,
+  federation,
+  type GitLabInstance,
+  iamClient,
+  startGitLab,
+  startOperator,
+  waitForCondition,
+} from './env.ts';
+
+const iam = iamClient();
+const ops: OperatorProcess[] = [];
+const gitlabs: GitLabInstance[] = [];
+afterAll(async () => {
+  await Promise.all(ops.map((op) => op.stop('SIGKILL')));
+  await Promise.all(gitlabs.map((g) => g.fake.close()));
+});
+
+async function setUp(prefix: string, { trustGitLab = true } = {}) {
+  const gitlab = await startGitLab();
+  gitlabs.push(gitlab);
+  const ns = await createNamespace(prefix);
+  await createTokenSecret(ns, gitlab.token);
+  const op = startOperator(ns, gitlab, { trustGitLab });
+  ops.push(op);
+  const spec = (overrides: Record<string, unknown> = {}) => ({
+    gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+    access: [{ project: 'payments/api', refs: ['main'] }],
+    ...overrides,
+  });
+  const providerArn = `arn:aws:iam::123456789012:oidc-provider/${gitlab.fake.url.replace('https://', '')}`;
+  return { gitlab, ns, op, spec, providerArn };
+}
+
+const clientIds = async (arn: string) =>
+  (
+    await iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn }))
+  ).ClientIDList?.sort();
+const gone = (promise: Promise<unknown>) => expect(promise).rejects.toThrow();
+
+describe('the shared identity provider', () => {
+  it('is shared by two federations: audiences unioned, kept while one remains, removed with the last', async () => {
+    const { ns, spec, providerArn } = await setUp('share');
+    await apply(ns, federation('one', spec({ audience: 'aud-one' })));
+    await apply(ns, federation('two', spec({ audience: 'aud-two' })));
+    await waitForCondition(ns, 'one', 'Ready', 'True');
+    await waitForCondition(ns, 'two', 'Ready', 'True');
+    await waitFor('both audiences', async () =>
+      JSON.stringify(await clientIds(providerArn)) === '["aud-one","aud-two"]' ? true : undefined,
+    );
+
+    await kubectl(['delete', 'glaf', 'one', '-n', ns, '--timeout=30s']);
+    expect(await clientIds(providerArn)).toEqual(['aud-two']);
+    await kubectl(['delete', 'glaf', 'two', '-n', ns, '--timeout=30s']);
+    await gone(iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn })));
+  });
+
+  it('never deletes a provider created outside the operator, nor removes audiences it did not add', async () => {
+    const { gitlab, ns, spec, providerArn } = await setUp('external');
+    await iam.send(
+      new CreateOpenIDConnectProviderCommand({
+        Url: gitlab.fake.url,
+        ClientIDList: ['added-by-hand', gitlab.fake.url],
+      }),
+    );
+    await apply(ns, federation('uses-it', spec({ audience: 'aud-mine' })));
+    await waitForCondition(ns, 'uses-it', 'Ready', 'True');
+    expect(await clientIds(providerArn)).toEqual(['added-by-hand', gitlab.fake.url, 'aud-mine'].sort());
+    await kubectl(['delete', 'glaf', 'uses-it', '-n', ns, '--timeout=30s']);
+    expect(await clientIds(providerArn)).toEqual(['added-by-hand', gitlab.fake.url].sort());
+    await iam.send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn }));
+  });
+});
+
+describe('deletion policy and ownership', () => {
+  it('leaves everything in place with deletionPolicy Orphan', async () => {
+    const { ns, spec, providerArn } = await setUp('orphan');
+    await apply(ns, federation('keep', spec({ deletionPolicy: 'Orphan' })));
+    const ready = await waitForCondition(ns, 'keep', 'Ready', 'True');
+    await kubectl(['delete', 'glaf', 'keep', '-n', ns, '--timeout=30s']);
+    expect((await iam.send(new GetRoleCommand({ RoleName: `${ns}-keep` }))).Role?.Arn).toBe(
+      ready.status?.roleArn,
+    );
+    expect(await clientIds(providerArn)).toBeDefined();
+  });
+
+  it('refuses a role that exists and is not its own, and takes it over when annotated to adopt', async () => {
+    const { ns, spec } = await setUp('owned');
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: `${ns}-taken`,
+        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
+      }),
+    );
+    await apply(ns, federation('taken', spec()));
+    const stalled = await waitForCondition(ns, 'taken', 'Stalled', 'True', { reason: 'RoleOwnedElsewhere' });
+    expect(getCondition(stalled.status?.conditions as never, 'Ready')?.message).toBe(
+      `IAM role ${ns}-taken already exists and is not managed by this federation (its tag gitlab-aws.io/owner is absent): set spec.role.name to another name, or annotate this resource with gitlab-aws.io/adopt: "true" to take the role over`,
+    );
+    expect(kstatusViolations(stalled as never)).toEqual([]);
+    await apply(ns, federation('taken', spec(), { 'gitlab-aws.io/adopt': 'true' }));
+    await waitForCondition(ns, 'taken', 'Ready', 'True');
+  });
+});
+
+describe('self-managed GitLab with a private CA', () => {
+  it('uses caSecretRef for every call and puts the computed thumbprint on the provider', async () => {
+    const { gitlab, ns, spec, providerArn } = await setUp('privateca', { trustGitLab: false });
+    await apply(ns, federation('ca', spec()));
+    const unreachable = await waitForCondition(ns, 'ca', 'IssuerDiscoverable', 'False');
+    expect(getCondition(unreachable.status?.conditions as never, 'IssuerDiscoverable')?.message).toContain(
+      'AWS fetches it the same way at job time',
+    );
+
+    await apply(ns, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'gitlab-ca' },
+      stringData: { 'ca.crt': gitlab.fake.tls!.caPem },
+    });
+    await apply(
+      ns,
+      federation('ca', spec({ gitlab: { ...spec().gitlab, caSecretRef: { name: 'gitlab-ca' } } })),
+    );
+    const ready = await waitForCondition(ns, 'ca', 'Ready', 'True');
+    expect(ready.status?.thumbprints).toEqual([gitlab.fake.tls!.thumbprint]);
+    const provider = await iam.send(
+      new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn }),
+    );
+    expect(provider.ThumbprintList).toEqual([gitlab.fake.tls!.thumbprint]);
+  });
+});
+
+describe('GitLab saying no', () => {
+  it.each([
+    ['a revoked token', 'GitLabUnauthorized', 'GitLab rejected the token (401)'],
+    [
+      'a user with only the Developer role',
+      'GitLabForbidden',
+      'needs the api scope and its user needs at least the Maintainer role',
+    ],
+    ['a project that does not exist', 'GitLabNotFound', 'GitLab has no project payments/nope'],
+  ])('reports %s with a message that names the fix', async (what, reason, message) => {
+    const { gitlab, ns, spec } = await setUp('gitlabno');
+    let overrides: Record<string, unknown> = { ciVariables: { target: { project: 'payments/api' } } };
+    if (what === 'a revoked token') gitlab.fake.state.revokeToken(gitlab.token);
+    if (what === 'a user with only the Developer role') {
+      const dev = gitlab.fake.state.addToken('dev', { scopes: ['api'] });
+      gitlab.fake.state.addMember({ project: 'payments/api' }, 'dev', 'developer');
+      await createTokenSecret(ns, dev, 'dev-token');
+      overrides = {
+        ...overrides,
+        gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'dev-token', key: 'token' } },
+      };
+    }
+    if (what === 'a project that does not exist') {
+      overrides = { access: [{ project: 'payments/nope', refs: ['main'] }] };
+    }
+    await apply(ns, federation('denied', spec(overrides)));
+    const stalled = await waitForCondition(ns, 'denied', 'Stalled', 'True', { reason });
+    const ready = getCondition(stalled.status?.conditions as never, 'Ready');
+    expect(ready?.message).toContain(message);
+    expect(JSON.stringify(stalled.status)).not.toContain(gitlab.token);
+  });
+
+  it('waits for a missing token Secret and continues once it exists', async () => {
+    const { gitlab, ns, spec } = await setUp('nosecret');
+    await apply(
+      ns,
+      federation(
+        'later',
+        spec({ gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'later', key: 'token' } } }),
+      ),
+    );
+    const waiting = await waitForCondition(ns, 'later', 'Reconciling', 'True', { reason: 'SecretNotFound' });
+    expect(getCondition(waiting.status?.conditions as never, 'Ready')?.message).toBe(
+      `Secret ${ns}/later (spec.gitlab.tokenSecretRef) does not exist: create it with the key token`,
+    );
+    writeFileSync('/dev/null', '');
+  });
+});
