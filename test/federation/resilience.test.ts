@@ -224,6 +224,25 @@ describe('faults, restarts and steady state', () => {
     );
   });
 
+  it('acts in another account through spec.aws.assumeRoleArn', async () => {
+    const target = await iam.send(
+      new CreateRoleCommand({
+        RoleName: `${ns}-operator-target`,
+        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
+      }),
+    );
+    const mark = proxy.actions.length;
+    await apply(
+      ns,
+      federation('assumed', spec({ aws: { region: REGION, assumeRoleArn: target.Role!.Arn } })),
+    );
+    await waitForCondition(ns, 'assumed', 'Ready', 'True');
+    const calls = proxy.actions.slice(mark);
+    expect(calls[0]).toBe('sts:AssumeRole');
+    expect(calls.filter((a) => a === 'sts:AssumeRole')).toHaveLength(1);
+    expect(calls).toContain('iam:CreateRole');
+  });
+
   it('check-access: every allowed project and ref is allowed by the live trust policy, nothing else is', async () => {
     await apply(
       ns,

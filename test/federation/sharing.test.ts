@@ -8,7 +8,7 @@ import {
   GetOpenIDConnectProviderCommand,
   GetRoleCommand,
 } from '@aws-sdk/client-iam';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { getCondition, kstatusViolations } from '../../src/runtime/conditions.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
 import type { OperatorProcess } from '../harness/operator-process.ts';

@@ -1,0 +1,121 @@
+// Kinds of GitLab instances: one under a relative URL path, one whose
+// discovery document names an issuer AWS cannot reach, and a project that
+// customises its sub claim.
+
+import { writeFileSync } from 'node:fs';
+import { GetOpenIDConnectProviderCommand } from '@aws-sdk/client-iam';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { runCheckAccess } from '../../src/access/cli.ts';
+import { getCondition } from '../../src/runtime/conditions.ts';
+import { createNamespace } from '../harness/kube.ts';
+import type { OperatorProcess } from '../harness/operator-process.ts';
+import {
+  apply,
+  createTokenSecret,
+  federation,
+  type GitLabInstance,
+  iamClient,
+  startGitLab,
+  startOperator,
+  waitForCondition,
+} from './env.ts';
+
+const iam = iamClient();
+const ops: OperatorProcess[] = [];
+const gitlabs: GitLabInstance[] = [];
+afterAll(async () => {
+  await Promise.all(ops.map((op) => op.stop('SIGKILL')));
+  await Promise.all(gitlabs.map((g) => g.fake.close()));
+});
+
+async function setUp(prefix: string, options: { pathPrefix?: string } = {}) {
+  const gitlab = await startGitLab(options);
+  gitlabs.push(gitlab);
+  const ns = await createNamespace(prefix);
+  await createTokenSecret(ns, gitlab.token);
+  ops.push(startOperator(ns, gitlab));
+  return { gitlab, ns };
+}
+
+async function check(ns: string, name: string, token: string): Promise<{ code: number; out: string }> {
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_IAM: inject('motoIamUrl'),
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    KUBECONFIG: inject('kubeconfig'),
+  });
+  const file = `/tmp/gao-token-${Math.random().toString(36).slice(2)}`;
+  writeFileSync(file, token);
+  let out = '';
+  const code = await runCheckAccess(['--federation', `${ns}/${name}`, '--token', file], (s) => {
+    out += s;
+  });
+  return { code, out };
+}
+
+describe('GitLab instances', () => {
+  it('derives the provider URL, ARN and condition keys from the issuer of an instance under a path', async () => {
+    const { gitlab, ns } = await setUp('relpath', { pathPrefix: '/gitlab' });
+    const url = gitlab.fake.url;
+    expect(url).toMatch(/\/gitlab$/);
+    await apply(
+      ns,
+      federation('sub', {
+        gitlab: { url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+        access: [{ project: 'payments/api', refs: ['main'] }],
+      }),
+    );
+    const ready = await waitForCondition(ns, 'sub', 'Ready', 'True');
+    const providerUrl = url.replace('https://', '');
+    expect(ready.status?.identityProviderArn).toBe(`arn:aws:iam::123456789012:oidc-provider/${providerUrl}`);
+    const provider = await iam.send(
+      new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: ready.status!.identityProviderArn! }),
+    );
+    expect(provider.Url).toBe(providerUrl);
+    const token = await gitlab.fake.mintIdToken({ project: 'payments/api', ref: 'main', aud: url });
+    expect(await check(ns, 'sub', token)).toMatchObject({ code: 0 });
+  });
+
+  it('reports an issuer that AWS could not discover, saying what AWS will do', async () => {
+    const { gitlab, ns } = await setUp('badissuer');
+    gitlab.fake.oidc.discoveryIssuer = 'https://127.0.0.1:9/elsewhere';
+    await apply(
+      ns,
+      federation('bad', {
+        gitlab: { url: gitlab.fake.url },
+        access: [{ group: 'payments', refs: ['main'] }],
+      }),
+    );
+    const failing = await waitForCondition(ns, 'bad', 'IssuerDiscoverable', 'False');
+    const message = getCondition(failing.status?.conditions as never, 'IssuerDiscoverable')?.message ?? '';
+    expect(message).toContain(
+      "the issuer's own discovery document https://127.0.0.1:9/elsewhere/.well-known/openid-configuration",
+    );
+    expect(message).toContain(
+      'AWS fetches it the same way at job time and would refuse the ID tokens (InvalidIdentityToken)',
+    );
+  });
+
+  it('follows a project’s ci_id_token_sub_claim_components', async () => {
+    const { gitlab, ns } = await setUp('subclaim');
+    gitlab.fake.state.addProject('custom/app', { ciIdTokenSubClaimComponents: ['project_path', 'ref'] });
+    gitlab.fake.state.addMember({ project: 'custom/app' }, 'deployer', 'maintainer');
+    await apply(
+      ns,
+      federation('custom', {
+        gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+        access: [{ project: 'custom/app', refs: ['main'] }],
+      }),
+    );
+    const ready = await waitForCondition(ns, 'custom', 'Ready', 'True');
+    expect(ready.status?.subjects).toEqual(['project_path:custom/app:ref:main']);
+    const allowed = await gitlab.fake.mintIdToken({
+      project: 'custom/app',
+      ref: 'main',
+      aud: gitlab.fake.url,
+    });
+    expect(await check(ns, 'custom', allowed)).toMatchObject({ code: 0 });
+    const denied = await gitlab.fake.mintIdToken({ project: 'custom/app', ref: 'dev', aud: gitlab.fake.url });
+    expect(await check(ns, 'custom', denied)).toMatchObject({ code: 1 });
+  });
+});
