@@ -111,7 +111,7 @@ describe('deletion policy and ownership', () => {
     await apply(ns, federation('taken', spec()));
     const stalled = await waitForCondition(ns, 'taken', 'Stalled', 'True', { reason: 'RoleOwnedElsewhere' });
     expect(getCondition(stalled.status?.conditions as never, 'Ready')?.message).toBe(
-      `IAM role ${ns}-taken already exists and is not managed by this federation (its tag gitlab-aws.io/owner is absent): set spec.role.name to another name, or annotate this resource with gitlab-aws.io/adopt: "true" to take the role over`,
+      `IAM role ${ns}-taken already exists and is not managed by this federation (it has no gitlab-aws.io/owner tag): set spec.role.name to another name, or annotate this resource with gitlab-aws.io/adopt: "true" to take the role over`,
     );
     expect(kstatusViolations(stalled as never)).toEqual([]);
     await apply(ns, federation('taken', spec(), { 'gitlab-aws.io/adopt': 'true' }));

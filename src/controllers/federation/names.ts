@@ -1,11 +1,9 @@
 // The defaults DESIGN.md gives for what a spec leaves out, in one place.
 import type { GitLabAwsFederation } from '../../api/v1alpha1/index.ts';
 import type { Target } from '../../gitlab/client.ts';
+import { wantsAdoption } from '../shared/ownership.ts';
 
 export const GITLAB_COM = 'https://gitlab.com';
-export const OWNER_TAG = 'gitlab-aws.io/owner';
-export const CLUSTER_TAG = 'gitlab-aws.io/cluster';
-export const ADOPT_ANNOTATION = 'gitlab-aws.io/adopt';
 
 export interface Resolved {
   owner: string;
@@ -29,7 +27,7 @@ export function resolve(fed: GitLabAwsFederation, defaultRegion: string | undefi
     rolePath: fed.spec.role?.path ?? '/',
     region: fed.spec.aws?.region ?? defaultRegion,
     assumeRoleArn: fed.spec.aws?.assumeRoleArn,
-    adopt: fed.metadata.annotations?.[ADOPT_ANNOTATION] === 'true',
+    adopt: wantsAdoption(fed.metadata.annotations),
   };
 }
 

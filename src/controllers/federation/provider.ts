@@ -6,7 +6,7 @@
 // uses it any more.
 import { createHash } from 'node:crypto';
 import type { IamPort, OidcProvider } from '../../aws/iam.ts';
-import { CLUSTER_TAG } from './names.ts';
+import { CLUSTER_TAG } from '../shared/ownership.ts';
 
 export const MANAGED_BY_TAG = 'gitlab-aws.io/managed-by';
 export const MANAGED_BY = 'gitlab-aws-operator';

@@ -12,8 +12,9 @@ import type { ReconcileContext, Reconciler } from '../../runtime/controller.ts';
 import type { ExternalSystem } from '../../runtime/external.ts';
 import type { Condition } from '../../runtime/kube.ts';
 import { done, type Outcome, TerminalError, wait } from '../../runtime/outcome.ts';
+import { ownerTags } from '../shared/ownership.ts';
 import { SecretNotReady, type SecretReader } from '../shared/secrets.ts';
-import { CLUSTER_TAG, OWNER_TAG, type Resolved, resolve, targetOf } from './names.ts';
+import { type Resolved, resolve, targetOf } from './names.ts';
 import { ensureProvider, releaseProvider } from './provider.ts';
 import { deleteRole, ensureRole } from './role.ts';
 import { DEFAULT_SUB_CLAIM_COMPONENTS, subjectPatterns, trustPolicy } from './trust-policy.ts';
@@ -63,7 +64,7 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
         changes.push(...(await deleteOwnedVariables(gitlab, targetOf(fed.spec.ciVariables.target), r.owner)));
       }
       const iam = this.deps.aws.iamFor(r.region, r.assumeRoleArn);
-      const roleArn = await deleteRole(iam, r.roleName, r.owner);
+      const roleArn = await deleteRole(iam, r.roleName, r.owner, this.deps.clusterId);
       if (roleArn) changes.push(`deleted IAM role ${roleArn}`);
       if (fed.status?.issuer) {
         const issuer = fed.status.issuer;
@@ -240,10 +241,9 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
         permissionsBoundaryArn: spec.role?.permissionsBoundaryArn,
         managedPolicyArns: spec.role?.managedPolicyArns ?? [],
         inlinePolicies: (spec.role?.inlinePolicies ?? {}) as Record<string, object>,
-        tags: { ...(spec.role?.tags ?? {}), [OWNER_TAG]: r.owner, [CLUSTER_TAG]: this.deps.clusterId },
+        tags: { ...(spec.role?.tags ?? {}), ...ownerTags(r.owner, this.deps.clusterId) },
       },
-      r.owner,
-      r.adopt,
+      { owner: r.owner, clusterId: this.deps.clusterId, adopt: r.adopt },
     );
     status.roleArn = role.arn;
     if (role.created) changes.push(...role.changes);
@@ -335,8 +335,6 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
           'Propagating',
           `trust policy of ${role.arn} changed at ${now().toISOString()}; IAM needs a moment to propagate it`,
         );
-      } else if (previous) {
-        status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== 'RoleReady'), previous];
       }
       return wait(
         remaining,

@@ -4,7 +4,7 @@
 import type { IamPort, Tags } from '../../aws/iam.ts';
 import { type PolicyDocument, samePolicy } from '../../iam/policy.ts';
 import { TerminalError } from '../../runtime/outcome.ts';
-import { OWNER_TAG } from './names.ts';
+import { describeOwner, ownershipOf } from '../shared/ownership.ts';
 
 export interface DesiredRole {
   name: string;
@@ -30,9 +30,9 @@ export interface RoleResult {
 export async function ensureRole(
   iam: IamPort,
   desired: DesiredRole,
-  owner: string,
-  adopt: boolean,
+  ownedBy: { owner: string; clusterId: string; adopt: boolean },
 ): Promise<RoleResult> {
+  const { owner, clusterId, adopt } = ownedBy;
   const { name } = desired;
   const trust = JSON.stringify(desired.trustPolicy);
   const current = await iam.getRole(name);
@@ -54,15 +54,14 @@ export async function ensureRole(
   }
 
   const changes: string[] = [];
-  if (current.tags[OWNER_TAG] !== owner) {
-    if (!adopt) {
-      throw new TerminalError(
-        'RoleOwnedElsewhere',
-        `IAM role ${name} already exists and is not managed by this federation (its tag ${OWNER_TAG} is ${current.tags[OWNER_TAG] ? `"${current.tags[OWNER_TAG]}"` : 'absent'}): set spec.role.name to another name, or annotate this resource with gitlab-aws.io/adopt: "true" to take the role over`,
-      );
-    }
-    changes.push(`adopted IAM role ${current.arn}`);
+  const ownership = ownershipOf(current.tags, owner, clusterId);
+  if (ownership === 'other' || (ownership === 'unmarked' && !adopt)) {
+    throw new TerminalError(
+      'RoleOwnedElsewhere',
+      `IAM role ${name} already exists and is not managed by this federation (${describeOwner(current.tags)}): set spec.role.name to another name${ownership === 'unmarked' ? ', or annotate this resource with gitlab-aws.io/adopt: "true" to take the role over' : ''}`,
+    );
   }
+  if (ownership === 'unmarked') changes.push(`adopted IAM role ${current.arn}`);
   if (current.path !== desired.path) {
     throw new TerminalError(
       'RolePathMismatch',
@@ -124,9 +123,14 @@ export async function ensureRole(
 }
 
 /** Deletes the role if it is this federation's; IAM wants its policies gone first. */
-export async function deleteRole(iam: IamPort, name: string, owner: string): Promise<string | undefined> {
+export async function deleteRole(
+  iam: IamPort,
+  name: string,
+  owner: string,
+  clusterId: string,
+): Promise<string | undefined> {
   const current = await iam.getRole(name);
-  if (!current || current.tags[OWNER_TAG] !== owner) return undefined;
+  if (!current || ownershipOf(current.tags, owner, clusterId) !== 'ours') return undefined;
   for (const policy of await iam.attachedPolicies(name)) await iam.detachPolicy(name, policy);
   for (const policyName of Object.keys(await iam.inlinePolicies(name)))
     await iam.deleteInlinePolicy(name, policyName);
