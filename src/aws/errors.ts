@@ -75,7 +75,7 @@ export function classifyAwsError(err: unknown, operation: string, what: string):
   if (isAwsError(err, 'NoSuchEntity', 'ResourceNotFound')) {
     return new TerminalError(
       'NotFound',
-      `${what} does not exist (${operation})${detail}. Check the ARN in the spec`,
+      `${operation} on ${what} failed${detail}. Check the names and ARNs in the spec`,
       { cause: err },
     );
   }

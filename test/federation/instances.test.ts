@@ -96,6 +96,23 @@ describe('GitLab instances', () => {
     );
   });
 
+  it('reports an issuer slower than the 5 s AWS allows', async () => {
+    const { gitlab, ns } = await setUp('slowissuer');
+    gitlab.fake.faults.add({ path: /openid-configuration/, delayMs: 6000 });
+    await apply(
+      ns,
+      federation('slow', {
+        gitlab: { url: gitlab.fake.url },
+        access: [{ group: 'payments', refs: ['main'] }],
+      }),
+    );
+    const failing = await waitForCondition(ns, 'slow', 'IssuerDiscoverable', 'False', { timeoutMs: 20_000 });
+    expect(getCondition(failing.status?.conditions as never, 'IssuerDiscoverable')?.message).toBe(
+      `the OIDC discovery document ${gitlab.fake.url}/.well-known/openid-configuration did not answer within 5 s; AWS fetches it the same way at job time and would refuse the ID tokens (InvalidIdentityToken)`,
+    );
+    gitlab.fake.faults.clear();
+  });
+
   it('follows a project’s ci_id_token_sub_claim_components', async () => {
     const { gitlab, ns } = await setUp('subclaim');
     gitlab.fake.state.addProject('custom/app', { ciIdTokenSubClaimComponents: ['project_path', 'ref'] });

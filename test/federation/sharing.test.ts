@@ -147,6 +147,25 @@ describe('self-managed GitLab with a private CA', () => {
   });
 });
 
+describe('AWS saying no', () => {
+  it('stalls on a policy document IAM refuses, with IAM’s reason', async () => {
+    const { ns, spec } = await setUp('malformed');
+    await apply(
+      ns,
+      federation(
+        'bad-policy',
+        spec({ role: { inlinePolicies: { broken: { Version: '2012-10-17', Statement: 'nope' } } } }),
+      ),
+    );
+    const stalled = await waitForCondition(ns, 'bad-policy', 'Stalled', 'True', {
+      reason: 'MalformedPolicy',
+    });
+    expect(getCondition(stalled.status?.conditions as never, 'Ready')?.message).toMatch(
+      /^IAM refused a policy document for role [a-z0-9-]+-bad-policy: .+\. Fix the policy in the spec$/,
+    );
+  });
+});
+
 describe('GitLab saying no', () => {
   it.each([
     ['a revoked token', 'GitLabUnauthorized', 'GitLab rejected the token (401)'],
