@@ -4,6 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { OperatorConfig } from './config.ts';
 import type { Controller } from './runtime/controller.ts';
 import { type EventRecorder, KubernetesEventRecorder } from './runtime/events.ts';
+import { CLEANUP_FINALIZER } from './runtime/finalizers.ts';
 import { createLogger, type Logger } from './runtime/logger.ts';
 import { Manager } from './runtime/manager.ts';
 import { Metrics } from './runtime/metrics.ts';
@@ -18,6 +19,21 @@ export interface ControllerDeps {
 
 // biome-ignore lint/suspicious/noExplicitAny: a registration builds a controller of its own kind
 export type ControllerRegistration = (deps: ControllerDeps) => Controller<any>;
+
+/** What every controller takes from the configuration: scope, concurrency, resync, finalizer. */
+export function controllerDefaults({ config, kubeConfig, log, metrics, events }: ControllerDeps) {
+  return {
+    kubeConfig,
+    log,
+    metrics,
+    events,
+    namespaces: config.namespaces,
+    labelSelector: config.labelSelector,
+    concurrency: config.maxConcurrentReconciles,
+    resyncMs: config.resyncIntervalMs,
+    finalizer: CLEANUP_FINALIZER,
+  };
+}
 
 export function loadKubeConfig(
   path: string | undefined,

@@ -75,6 +75,21 @@ export class IamPort {
     }
   }
 
+  /** Like send, for reads: NoSuchEntity is undefined. */
+  private async read<T>(operation: string, what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await this.system.call(operation, fn, outcomeOfAwsError);
+    } catch (err) {
+      if (isAwsError(err, 'NoSuchEntity')) return undefined;
+      throw classifyAwsError(err, `iam:${operation}`, what);
+    }
+  }
+
+  /** Like send, for deletes: already gone is done. */
+  private async remove(operation: string, what: string, fn: () => Promise<unknown>): Promise<void> {
+    await this.read(operation, what, fn);
+  }
+
   /** The provider for this URL (no scheme), if the account has one. */
   async findOidcProvider(url: string): Promise<OidcProvider | undefined> {
     const list = await this.send('ListOpenIDConnectProviders', 'OIDC providers', () =>
@@ -87,23 +102,17 @@ export class IamPort {
   }
 
   async getOidcProvider(arn: string): Promise<OidcProvider | undefined> {
-    try {
-      const out = await this.system.call(
-        'GetOpenIDConnectProvider',
-        () => this.client.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn })),
-        outcomeOfAwsError,
-      );
-      return {
-        arn,
-        url: (out.Url ?? '').replace(/^https:\/\//, ''),
-        clientIds: out.ClientIDList ?? [],
-        thumbprints: out.ThumbprintList ?? [],
-        tags: toTags(out.Tags),
-      };
-    } catch (err) {
-      if (isAwsError(err, 'NoSuchEntity')) return undefined;
-      throw classifyAwsError(err, 'iam:GetOpenIDConnectProvider', arn);
-    }
+    const out = await this.read('GetOpenIDConnectProvider', arn, () =>
+      this.client.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn })),
+    );
+    if (!out) return undefined;
+    return {
+      arn,
+      url: (out.Url ?? '').replace(/^https:\/\//, ''),
+      clientIds: out.ClientIDList ?? [],
+      thumbprints: out.ThumbprintList ?? [],
+      tags: toTags(out.Tags),
+    };
   }
 
   async createOidcProvider(input: {
@@ -171,41 +180,28 @@ export class IamPort {
     );
   }
 
-  async deleteOidcProvider(arn: string): Promise<void> {
-    try {
-      await this.system.call(
-        'DeleteOpenIDConnectProvider',
-        () => this.client.send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn })),
-        outcomeOfAwsError,
-      );
-    } catch (err) {
-      if (!isAwsError(err, 'NoSuchEntity'))
-        throw classifyAwsError(err, 'iam:DeleteOpenIDConnectProvider', arn);
-    }
+  deleteOidcProvider(arn: string): Promise<void> {
+    return this.remove('DeleteOpenIDConnectProvider', arn, () =>
+      this.client.send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn })),
+    );
   }
 
   async getRole(name: string): Promise<Role | undefined> {
-    try {
-      const out = await this.system.call(
-        'GetRole',
-        () => this.client.send(new GetRoleCommand({ RoleName: name })),
-        outcomeOfAwsError,
-      );
-      const r = out.Role!;
-      return {
-        arn: r.Arn ?? '',
-        name: r.RoleName ?? name,
-        path: r.Path ?? '/',
-        trustPolicy: r.AssumeRolePolicyDocument ?? '{}',
-        description: r.Description ?? '',
-        maxSessionDuration: r.MaxSessionDuration ?? 3600,
-        permissionsBoundaryArn: r.PermissionsBoundary?.PermissionsBoundaryArn,
-        tags: toTags(r.Tags),
-      };
-    } catch (err) {
-      if (isAwsError(err, 'NoSuchEntity')) return undefined;
-      throw classifyAwsError(err, 'iam:GetRole', `role ${name}`);
-    }
+    const out = await this.read('GetRole', `role ${name}`, () =>
+      this.client.send(new GetRoleCommand({ RoleName: name })),
+    );
+    const r = out?.Role;
+    if (!r) return undefined;
+    return {
+      arn: r.Arn ?? '',
+      name: r.RoleName ?? name,
+      path: r.Path ?? '/',
+      trustPolicy: r.AssumeRolePolicyDocument ?? '{}',
+      description: r.Description ?? '',
+      maxSessionDuration: r.MaxSessionDuration ?? 3600,
+      permissionsBoundaryArn: r.PermissionsBoundary?.PermissionsBoundaryArn,
+      tags: toTags(r.Tags),
+    };
   }
 
   async createRole(input: {
@@ -323,15 +319,9 @@ export class IamPort {
     );
   }
 
-  async deleteRole(name: string): Promise<void> {
-    try {
-      await this.system.call(
-        'DeleteRole',
-        () => this.client.send(new DeleteRoleCommand({ RoleName: name })),
-        outcomeOfAwsError,
-      );
-    } catch (err) {
-      if (!isAwsError(err, 'NoSuchEntity')) throw classifyAwsError(err, 'iam:DeleteRole', `role ${name}`);
-    }
+  deleteRole(name: string): Promise<void> {
+    return this.remove('DeleteRole', `role ${name}`, () =>
+      this.client.send(new DeleteRoleCommand({ RoleName: name })),
+    );
   }
 }

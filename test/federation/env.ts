@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { inject } from 'vitest';
+import { afterAll, inject } from 'vitest';
 import { stringify } from 'yaml';
+import { runCheckAccess } from '../../src/access/cli.ts';
 import type { GitLabAwsFederation } from '../../src/api/v1alpha1/index.ts';
 import { getCondition } from '../../src/runtime/conditions.ts';
 import { type GitLabFake, startGitLabFake } from '../fakes/gitlab/index.ts';
-import { kubeConfig, kubectl } from '../harness/kube.ts';
+import { createNamespace, kubeConfig, kubectl } from '../harness/kube.ts';
 import { type OperatorProcess, startOperatorProcess } from '../harness/operator-process.ts';
 import { waitFor } from '../harness/processes.ts';
 
@@ -61,7 +62,7 @@ export async function startGitLab(options: { pathPrefix?: string } = {}): Promis
 export function startOperator(
   namespace: string,
   gitlab: GitLabInstance | undefined,
-  { args = [] as string[], trustGitLab = true } = {},
+  { args = [] as string[], trustGitLab = true, iamUrl = inject('motoIamUrl') } = {},
 ): OperatorProcess {
   return startOperatorProcess(
     CLI,
@@ -83,7 +84,12 @@ export function startOperator(
       'debug',
       ...args,
     ],
-    { ...awsEnv(), ...(trustGitLab && gitlab ? { NODE_EXTRA_CA_CERTS: gitlab.caFile } : {}) },
+    {
+      ...awsEnv(),
+      AWS_ENDPOINT_URL_IAM: iamUrl,
+      AWS_ENDPOINT_URL_STS: iamUrl,
+      ...(trustGitLab && gitlab ? { NODE_EXTRA_CA_CERTS: gitlab.caFile } : {}),
+    },
   );
 }
 
@@ -164,4 +170,57 @@ export async function eventsOf(
   return (JSON.parse(result.stdout).items as { type: string; reason: string; message: string }[]).map(
     ({ type, reason, message }) => ({ type, reason, message }),
   );
+}
+
+/**
+ * For test files that give each test its own GitLab, namespace and operator:
+ * returns a set-up function, and stops what it started after the file.
+ */
+export function perTestSetUp() {
+  const ops: OperatorProcess[] = [];
+  const gitlabs: GitLabInstance[] = [];
+  afterAll(async () => {
+    await Promise.all(ops.map((op) => op.stop('SIGKILL')));
+    await Promise.all(gitlabs.map((g) => g.fake.close()));
+  });
+  return async (
+    prefix: string,
+    { trustGitLab = true, pathPrefix }: { trustGitLab?: boolean; pathPrefix?: string } = {},
+  ) => {
+    const gitlab = await startGitLab(pathPrefix ? { pathPrefix } : {});
+    gitlabs.push(gitlab);
+    const ns = await createNamespace(prefix);
+    await createTokenSecret(ns, gitlab.token);
+    const op = startOperator(ns, gitlab, { trustGitLab });
+    ops.push(op);
+    const spec = (overrides: Record<string, unknown> = {}) => ({
+      gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+      access: [{ project: 'payments/api', refs: ['main'] }],
+      ...overrides,
+    });
+    const providerArn = `arn:aws:iam::123456789012:oidc-provider/${gitlab.fake.url.replace('https://', '')}`;
+    return { gitlab, ns, op, spec, providerArn };
+  };
+}
+
+/** check-access, in this process, for a federation and an ID token. */
+export async function checkToken(
+  namespace: string,
+  name: string,
+  token: string,
+  iamUrl = inject('motoIamUrl'),
+): Promise<{ code: number; out: string }> {
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_IAM: iamUrl,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    KUBECONFIG: inject('kubeconfig'),
+  });
+  const file = join(tmpdir(), `gao-token-${Math.random().toString(36).slice(2)}`);
+  writeFileSync(file, token);
+  let out = '';
+  const code = await runCheckAccess(['--federation', `${namespace}/${name}`, '--token', file], (s) => {
+    out += s;
+  });
+  return { code, out };
 }

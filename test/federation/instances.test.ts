@@ -2,56 +2,14 @@
 // discovery document names an issuer AWS cannot reach, and a project that
 // customises its sub claim.
 
-import { writeFileSync } from 'node:fs';
 import { GetOpenIDConnectProviderCommand } from '@aws-sdk/client-iam';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { runCheckAccess } from '../../src/access/cli.ts';
+import { describe, expect, it } from 'vitest';
 import { getCondition } from '../../src/runtime/conditions.ts';
-import { createNamespace } from '../harness/kube.ts';
-import type { OperatorProcess } from '../harness/operator-process.ts';
-import {
-  apply,
-  createTokenSecret,
-  federation,
-  type GitLabInstance,
-  iamClient,
-  startGitLab,
-  startOperator,
-  waitForCondition,
-} from './env.ts';
+import { apply, checkToken, federation, iamClient, perTestSetUp, waitForCondition } from './env.ts';
 
 const iam = iamClient();
-const ops: OperatorProcess[] = [];
-const gitlabs: GitLabInstance[] = [];
-afterAll(async () => {
-  await Promise.all(ops.map((op) => op.stop('SIGKILL')));
-  await Promise.all(gitlabs.map((g) => g.fake.close()));
-});
-
-async function setUp(prefix: string, options: { pathPrefix?: string } = {}) {
-  const gitlab = await startGitLab(options);
-  gitlabs.push(gitlab);
-  const ns = await createNamespace(prefix);
-  await createTokenSecret(ns, gitlab.token);
-  ops.push(startOperator(ns, gitlab));
-  return { gitlab, ns };
-}
-
-async function check(ns: string, name: string, token: string): Promise<{ code: number; out: string }> {
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_IAM: inject('motoIamUrl'),
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    KUBECONFIG: inject('kubeconfig'),
-  });
-  const file = `/tmp/gao-token-${Math.random().toString(36).slice(2)}`;
-  writeFileSync(file, token);
-  let out = '';
-  const code = await runCheckAccess(['--federation', `${ns}/${name}`, '--token', file], (s) => {
-    out += s;
-  });
-  return { code, out };
-}
+const setUp = perTestSetUp();
+const check = checkToken;
 
 describe('GitLab instances', () => {
   it('derives the provider URL, ARN and condition keys from the issuer of an instance under a path', async () => {

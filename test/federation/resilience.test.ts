@@ -1,6 +1,5 @@
 // Faults, restarts and steady state: the operator's calls are counted at its
 // own IAM proxy (in front of moto) and at the GitLab fake.
-import { writeFileSync } from 'node:fs';
 import {
   CreateRoleCommand,
   GetRoleCommand,
@@ -8,20 +7,19 @@ import {
   ListOpenIDConnectProvidersCommand,
 } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runCheckAccess } from '../../src/access/cli.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
 import { type MotoIamProxy, startMotoIamProxy } from '../harness/moto-iam-proxy.ts';
 import type { OperatorProcess } from '../harness/operator-process.ts';
-import { startOperatorProcess } from '../harness/operator-process.ts';
 import { waitFor } from '../harness/processes.ts';
 import {
   apply,
-  CLI,
+  checkToken,
   createTokenSecret,
   federation,
   type GitLabInstance,
   getFederation,
   REGION,
+  startOperator as startFederationOperator,
   startGitLab,
   waitForCondition,
 } from './env.ts';
@@ -33,36 +31,10 @@ let op: OperatorProcess;
 let iam: IAMClient;
 
 function startOperator(): OperatorProcess {
-  return startOperatorProcess(
-    CLI,
-    [
-      'run',
-      '--kubeconfig',
-      inject('kubeconfig'),
-      '--namespaces',
-      ns,
-      '--metrics-addr',
-      '127.0.0.1:0',
-      '--health-addr',
-      '127.0.0.1:0',
-      '--propagation-delay',
-      '0s',
-      '--resync-interval',
-      '2s',
-      '--cluster-id',
-      'itest',
-      '--log-level',
-      'debug',
-    ],
-    {
-      AWS_ENDPOINT_URL_IAM: proxy.url,
-      AWS_ENDPOINT_URL_STS: proxy.url,
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_REGION: REGION,
-      NODE_EXTRA_CA_CERTS: gitlab.caFile,
-    },
-  );
+  return startFederationOperator(ns, gitlab, {
+    iamUrl: proxy.url,
+    args: ['--propagation-delay', '0s', '--resync-interval', '2s'],
+  });
 }
 
 beforeAll(async () => {
@@ -257,23 +229,9 @@ describe('faults, restarts and steady state', () => {
       ),
     );
     await waitForCondition(ns, 'matrix', 'Ready', 'True');
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_IAM: proxy.url,
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      KUBECONFIG: inject('kubeconfig'),
-    });
     const url = gitlab.fake.url;
-    const verdict = async (project: string, ref: string, refType: 'branch' | 'tag', aud = url) => {
-      const token = await gitlab.fake.mintIdToken({ project, ref, refType, aud });
-      const file = `/tmp/gao-matrix-${Math.random().toString(36).slice(2)}`;
-      writeFileSync(file, token);
-      let out = '';
-      const code = await runCheckAccess(['--federation', `${ns}/matrix`, '--token', file], (s) => {
-        out += s;
-      });
-      return { code, out };
-    };
+    const verdict = async (project: string, ref: string, refType: 'branch' | 'tag', aud = url) =>
+      checkToken(ns, 'matrix', await gitlab.fake.mintIdToken({ project, ref, refType, aud }), proxy.url);
     const cases: [string, string, 'branch' | 'tag', string | undefined, number][] = [
       ['team/app', 'main', 'branch', undefined, 0],
       ['team/app', 'release/1.0', 'branch', undefined, 0],

@@ -8,45 +8,14 @@ import {
   GetOpenIDConnectProviderCommand,
   GetRoleCommand,
 } from '@aws-sdk/client-iam';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getCondition, kstatusViolations } from '../../src/runtime/conditions.ts';
-import { createNamespace, kubectl } from '../harness/kube.ts';
-import type { OperatorProcess } from '../harness/operator-process.ts';
+import { kubectl } from '../harness/kube.ts';
 import { waitFor } from '../harness/processes.ts';
-import {
-  apply,
-  createTokenSecret,
-  federation,
-  type GitLabInstance,
-  iamClient,
-  startGitLab,
-  startOperator,
-  waitForCondition,
-} from './env.ts';
+import { apply, createTokenSecret, federation, iamClient, perTestSetUp, waitForCondition } from './env.ts';
 
 const iam = iamClient();
-const ops: OperatorProcess[] = [];
-const gitlabs: GitLabInstance[] = [];
-afterAll(async () => {
-  await Promise.all(ops.map((op) => op.stop('SIGKILL')));
-  await Promise.all(gitlabs.map((g) => g.fake.close()));
-});
-
-async function setUp(prefix: string, { trustGitLab = true } = {}) {
-  const gitlab = await startGitLab();
-  gitlabs.push(gitlab);
-  const ns = await createNamespace(prefix);
-  await createTokenSecret(ns, gitlab.token);
-  const op = startOperator(ns, gitlab, { trustGitLab });
-  ops.push(op);
-  const spec = (overrides: Record<string, unknown> = {}) => ({
-    gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
-    access: [{ project: 'payments/api', refs: ['main'] }],
-    ...overrides,
-  });
-  const providerArn = `arn:aws:iam::123456789012:oidc-provider/${gitlab.fake.url.replace('https://', '')}`;
-  return { gitlab, ns, op, spec, providerArn };
-}
+const setUp = perTestSetUp();
 
 const clientIds = async (arn: string) =>
   (
