@@ -1,6 +1,5 @@
 // The shared identity provider, deletion policies, ownership, a private CA,
 // and GitLab or AWS saying no.
-import { writeFileSync } from 'node:fs';
 import {
   CreateOpenIDConnectProviderCommand,
   CreateRoleCommand,
@@ -12,7 +11,15 @@ import { describe, expect, it } from 'vitest';
 import { getCondition, kstatusViolations } from '../../src/runtime/conditions.ts';
 import { kubectl } from '../harness/kube.ts';
 import { waitFor } from '../harness/processes.ts';
-import { apply, createTokenSecret, federation, iamClient, perTestSetUp, waitForCondition } from './env.ts';
+import {
+  apply,
+  createTokenSecret,
+  eventsOf,
+  federation,
+  iamClient,
+  perTestSetUp,
+  waitForCondition,
+} from './env.ts';
 
 const iam = iamClient();
 const setUp = perTestSetUp();
@@ -67,6 +74,21 @@ describe('deletion policy and ownership', () => {
       ready.status?.roleArn,
     );
     expect(await clientIds(providerArn)).toBeDefined();
+  });
+
+  it('does not block deletion when the token Secret is already gone (as in a namespace deletion)', async () => {
+    const { ns, spec } = await setUp('nsdelete');
+    await apply(ns, federation('left', spec({ ciVariables: { target: { project: 'payments/api' } } })));
+    await waitForCondition(ns, 'left', 'Ready', 'True');
+    await kubectl(['delete', 'secret', 'gitlab-token', '-n', ns]);
+    const deleted = await kubectl(['delete', 'glaf', 'left', '-n', ns, '--timeout=30s']);
+    expect(deleted.code).toBe(0);
+    await gone(iam.send(new GetRoleCommand({ RoleName: `${ns}-left` })));
+    const warning = (await eventsOf(ns, 'left')).find((e) => e.reason === 'VariablesLeftBehind');
+    expect(warning?.type).toBe('Warning');
+    expect(warning?.message).toBe(
+      `Secret ${ns}/gitlab-token (spec.gitlab.tokenSecretRef) does not exist: create it with the key token; the CI/CD variables this federation wrote in project payments/api were not removed`,
+    );
   });
 
   it('refuses a role that exists and is not its own, and takes it over when annotated to adopt', async () => {
@@ -180,6 +202,10 @@ describe('GitLab saying no', () => {
     expect(getCondition(waiting.status?.conditions as never, 'Ready')?.message).toBe(
       `Secret ${ns}/later (spec.gitlab.tokenSecretRef) does not exist: create it with the key token`,
     );
-    writeFileSync('/dev/null', '');
+    // Creating the Secret does not change the federation; it is looked at again within a minute,
+    // or at once when anything on the resource changes, such as an annotation.
+    await createTokenSecret(ns, gitlab.token, 'later');
+    await kubectl(['annotate', 'glaf', 'later', '-n', ns, 'gitlab-aws.io/reconcile-requested-at=now']);
+    await waitForCondition(ns, 'later', 'Ready', 'True');
   });
 });

@@ -56,35 +56,51 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
       ctx.log.info('deletionPolicy Orphan: leaving the role, provider and variables in place');
       return done();
     }
-    try {
-      const r = resolve(fed, this.deps.defaultRegion);
-      const changes: string[] = [];
-      if (fed.spec.ciVariables && fed.spec.gitlab?.tokenSecretRef) {
-        const gitlab = await this.gitlab(fed, r);
-        changes.push(...(await deleteOwnedVariables(gitlab, targetOf(fed.spec.ciVariables.target), r.owner)));
-      }
-      const iam = this.deps.aws.iamFor(r.region, r.assumeRoleArn);
-      const roleArn = await deleteRole(iam, r.roleName, r.owner, this.deps.clusterId);
-      if (roleArn) changes.push(`deleted IAM role ${roleArn}`);
-      if (fed.status?.issuer) {
-        const issuer = fed.status.issuer;
-        const stillWanted = this.liveFederations(ctx)
-          .filter((f) => f.status?.issuer === issuer)
-          .map((f) => resolve(f, this.deps.defaultRegion).audience);
-        changes.push(
-          ...(await releaseProvider(iam, {
-            url: providerUrlOf(issuer),
-            stillWanted,
-            clusterId: this.deps.clusterId,
-          })),
+    const r = resolve(fed, this.deps.defaultRegion);
+    const changes: string[] = [];
+    const targets = [
+      ...new Set([
+        ...(fed.spec.ciVariables ? [describeTarget(targetOf(fed.spec.ciVariables.target))] : []),
+        ...(fed.status?.ciVariables ?? []).map((v) => v.target),
+      ]),
+    ];
+    if (targets.length && fed.spec.gitlab?.tokenSecretRef) {
+      let gitlab: GitLabPort | undefined;
+      try {
+        gitlab = await this.gitlab(fed, r);
+      } catch (err) {
+        if (!(err instanceof SecretNotReady)) throw err;
+        // Deleting a namespace removes its Secrets too; waiting for them would block it forever.
+        ctx.events.event(
+          fed,
+          'Warning',
+          'VariablesLeftBehind',
+          `${err.message}; the CI/CD variables this federation wrote in ${targets.join(', ')} were not removed`,
         );
       }
-      if (changes.length) ctx.events.event(fed, 'Normal', 'Deleted', changes.join('; '));
-      return done();
-    } catch (err) {
-      if (err instanceof SecretNotReady) return err.outcome;
-      throw err;
+      for (const text of gitlab ? targets : []) {
+        const target = parseTarget(text);
+        if (target) changes.push(...(await deleteOwnedVariables(gitlab!, target, r.owner)));
+      }
     }
+    const iam = this.deps.aws.iamFor(r.region, r.assumeRoleArn);
+    const roleArn = await deleteRole(iam, r.roleName, r.owner, this.deps.clusterId);
+    if (roleArn) changes.push(`deleted IAM role ${roleArn}`);
+    if (fed.status?.issuer) {
+      const issuer = fed.status.issuer;
+      const stillWanted = this.liveFederations(ctx)
+        .filter((f) => f.status?.issuer === issuer)
+        .map((f) => resolve(f, this.deps.defaultRegion).audience);
+      changes.push(
+        ...(await releaseProvider(iam, {
+          url: providerUrlOf(issuer),
+          stillWanted,
+          clusterId: this.deps.clusterId,
+        })),
+      );
+    }
+    if (changes.length) ctx.events.event(fed, 'Normal', 'Deleted', changes.join('; '));
+    return done();
   }
 
   /** The other federations that are not being deleted. */
