@@ -126,6 +126,8 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
     let port = this.gitlabClients.get(key);
     if (!port) {
       port = new GitLabPort({ url: r.url, token, caPem, system: this.deps.gitlabSystem });
+      // Rotated tokens leave old clients behind; keep the cache from growing without bound.
+      if (this.gitlabClients.size >= 256) this.gitlabClients.delete(this.gitlabClients.keys().next().value!);
       this.gitlabClients.set(key, port);
     }
     return port;
