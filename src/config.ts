@@ -112,6 +112,22 @@ export const FLAGS: FlagSpec[] = [
     help: 'wait after IAM trust changes before Ready',
   },
   {
+    name: 'connection-poll-interval',
+    env: 'CONNECTION_POLL_INTERVAL',
+    type: 'duration',
+    default: '30s',
+    help: 'first re-check of a connection or host that waits for a person (PENDING); doubles from there',
+    check: positive,
+  },
+  {
+    name: 'connection-poll-max-interval',
+    env: 'CONNECTION_POLL_MAX_INTERVAL',
+    type: 'duration',
+    default: '5m',
+    help: 'longest interval between re-checks of a pending connection or host',
+    check: positive,
+  },
+  {
     name: 'shutdown-timeout',
     env: 'SHUTDOWN_TIMEOUT',
     type: 'duration',
@@ -160,6 +176,8 @@ export interface OperatorConfig {
   maxConcurrentReconciles: number;
   resyncIntervalMs: number;
   propagationDelayMs: number;
+  connectionPollIntervalMs: number;
+  connectionPollMaxIntervalMs: number;
   shutdownTimeoutMs: number;
   clusterId: string;
   awsRegion?: string;
@@ -200,6 +218,8 @@ export function parseCommandLine(
     maxConcurrentReconciles: v['max-concurrent-reconciles'] as number,
     resyncIntervalMs: v['resync-interval'] as number,
     propagationDelayMs: v['propagation-delay'] as number,
+    connectionPollIntervalMs: v['connection-poll-interval'] as number,
+    connectionPollMaxIntervalMs: v['connection-poll-max-interval'] as number,
     shutdownTimeoutMs: v['shutdown-timeout'] as number,
     clusterId: v['cluster-id'] as string,
     awsRegion: str(v['aws-region']),

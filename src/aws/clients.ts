@@ -2,11 +2,14 @@
 // spec.aws.assumeRoleArn the SDK's default credential chain is used (IRSA /
 // EKS Pod Identity in a cluster); with it, STS AssumeRole credentials that are
 // refreshed before they expire. Endpoints follow the SDK's own environment
-// variables (AWS_ENDPOINT_URL_IAM, ...), which is how tests reach moto.
+// variables (AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS, ...),
+// which is how tests reach moto and the CodeConnections fake.
+import { CodeStarConnectionsClient } from '@aws-sdk/client-codestar-connections';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { ExternalSystem } from '../runtime/external.ts';
 import type { Metrics } from '../runtime/metrics.ts';
+import { ConnectionsPort } from './connections.ts';
 import { classifyAwsError, outcomeOfAwsError } from './errors.ts';
 import { IamPort } from './iam.ts';
 
@@ -17,7 +20,9 @@ export class AwsClients {
   private readonly sessionName: string;
   private readonly iamSystem: ExternalSystem;
   private readonly stsSystem: ExternalSystem;
+  private readonly connectionsSystem: ExternalSystem;
   private readonly iam = new Map<string, IamPort>();
+  private readonly connections = new Map<string, ConnectionsPort>();
   private readonly sts = new Map<string, STSClient>();
 
   constructor(options: { defaultRegion?: string; clusterId: string; metrics: Metrics }) {
@@ -26,6 +31,11 @@ export class AwsClients {
     // IAM's control plane is throttled per account; stay well below it.
     this.iamSystem = new ExternalSystem('aws-iam', options.metrics, { qps: 10, burst: 20 });
     this.stsSystem = new ExternalSystem('aws-sts', options.metrics, { qps: 10, burst: 20 });
+    // CodeConnections publishes no rate; stay low, its calls are few (polls of pending connections).
+    this.connectionsSystem = new ExternalSystem('aws-codeconnections', options.metrics, {
+      qps: 5,
+      burst: 10,
+    });
   }
 
   /** IAM is global; the region only picks the endpoint partition and the STS endpoint. */
@@ -39,6 +49,26 @@ export class AwsClients {
       });
       port = new IamPort(client, this.iamSystem);
       this.iam.set(key, port);
+    }
+    return port;
+  }
+
+  /** CodeConnections (the codestar-connections API) in a Region, as the operator or an assumed role. */
+  connectionsFor(region: string | undefined, assumeRoleArn: string | undefined): ConnectionsPort {
+    const key = `${region ?? ''}|${assumeRoleArn ?? ''}`;
+    let port = this.connections.get(key);
+    if (!port) {
+      const resolved = region ?? this.defaultRegion ?? 'us-east-1';
+      const credentials = assumeRoleArn
+        ? { credentials: this.assumedCredentials(region, assumeRoleArn) }
+        : {};
+      port = new ConnectionsPort({
+        region: resolved,
+        client: new CodeStarConnectionsClient({ region: resolved, ...credentials }),
+        createClient: new CodeStarConnectionsClient({ region: resolved, maxAttempts: 1, ...credentials }),
+        system: this.connectionsSystem,
+      });
+      this.connections.set(key, port);
     }
     return port;
   }

@@ -1,6 +1,6 @@
-// The product's controllers, one folder per kind. GitLabConnection (#4)
-// registers here when it lands.
+// The product's controllers, one folder per kind.
 import type { ControllerRegistration } from '../operator.ts';
+import { connectionController } from './connection/index.ts';
 import { federationController } from './federation/index.ts';
 
-export const controllers: ControllerRegistration[] = [federationController];
+export const controllers: ControllerRegistration[] = [federationController, connectionController];

@@ -1,0 +1,96 @@
+// Step 2: the connection itself. Found by the ARN in status, else by name (ours,
+// or unmarked with the adopt annotation), else created: on the host's ARN for
+// self-managed GitLab, with ProviderType GitLab for GitLab.com. A same-named
+// connection of someone else is never touched; it stalls with what to do.
+import type { Connection, ConnectionsPort, Tags } from '../../aws/connections.ts';
+import { TerminalError } from '../../runtime/outcome.ts';
+import { describeOwner, OWNER_TAG } from '../shared/ownership.ts';
+import { REASONS } from './conditions.ts';
+import { connectionMismatch } from './desired.ts';
+import { pickByName } from './lookup.ts';
+import type { Resolved } from './names.ts';
+
+export type ConnectionStep =
+  | { kind: 'created'; arn: string; missing: string | undefined }
+  | { kind: 'observed'; connection: Connection; adopted: boolean; missing: string | undefined };
+
+export async function ensureConnection(
+  port: ConnectionsPort,
+  r: Resolved,
+  recordedArn: string | undefined,
+  hostArn: string | undefined,
+  clusterId: string,
+  tags: Tags,
+): Promise<ConnectionStep> {
+  let missing: string | undefined;
+  if (recordedArn) {
+    const recorded = await port.getConnection(recordedArn);
+    if (recorded) return { kind: 'observed', connection: recorded, adopted: false, missing };
+    missing = recordedArn;
+  }
+
+  const existing = await findByName(port, r, clusterId, r.adopt);
+  if (existing.kind === 'conflict') {
+    const { pick, sameNamed } = existing;
+    throw new TerminalError(
+      REASONS.nameInUse,
+      `A connection named ${r.connectionName} already exists (${pick.arn}) and is not managed by this GitLabConnection: ${describeOwner(pick.tags)}. The operator leaves it untouched. Delete and recreate this GitLabConnection with another spec.connectionName (names are unique in the account)${
+        pick.ownership === 'unmarked' && sameNamed === 1
+          ? ', or annotate this GitLabConnection with gitlab-aws.io/adopt: "true" to take that connection over'
+          : sameNamed > 1
+            ? ` (${sameNamed} connections have that name, so none can be adopted)`
+            : ''
+      }`,
+    );
+  }
+  if (existing.kind === 'adopt') {
+    const { connection, ownership } = existing;
+    const mismatch = connectionMismatch(connection, hostArn);
+    if (mismatch) {
+      throw new TerminalError(
+        REASONS.nameInUse,
+        `Connection ${connection.name} (${connection.arn}) ${ownership === 'ours' ? `carries this resource's ${OWNER_TAG} tag (left by an earlier GitLabConnection with deletionPolicy Orphan?)` : 'exists'}, but ${mismatch}: delete it in the AWS console, or recreate this GitLabConnection with another spec.connectionName`,
+      );
+    }
+    return { kind: 'observed', connection, adopted: ownership === 'unmarked', missing };
+  }
+
+  const arn = await port.createConnection({
+    name: r.connectionName,
+    ...(hostArn ? { hostArn } : { providerType: 'GitLab' as const }),
+    tags,
+  });
+  return { kind: 'created', arn, missing };
+}
+
+type Found =
+  | { kind: 'none' }
+  | { kind: 'adopt'; connection: Connection; ownership: 'ours' | 'unmarked' | 'other' }
+  | {
+      kind: 'conflict';
+      pick: { arn: string; tags: Tags; ownership: 'ours' | 'unmarked' | 'other' };
+      sameNamed: number;
+    };
+
+/**
+ * Every connection of that name, whatever its provider: names are unique in the
+ * account (connections are global), so a GitHub connection of that name blocks too.
+ */
+export async function findByName(
+  port: ConnectionsPort,
+  r: Resolved,
+  clusterId: string,
+  adopt: boolean,
+): Promise<Found> {
+  const sameNamed = (await port.listConnections()).filter((c) => c.name === r.connectionName);
+  const pick = await pickByName(port, sameNamed, r.owner, clusterId, adopt);
+  if (pick.kind === 'conflict') return { kind: 'conflict', pick, sameNamed: sameNamed.length };
+  if (pick.kind === 'adopt') {
+    return {
+      kind: 'adopt',
+      connection: sameNamed.find((c) => c.arn === pick.arn)!,
+      ownership: pick.ownership,
+    };
+  }
+  return { kind: 'none' };
+}
