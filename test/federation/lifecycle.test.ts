@@ -13,6 +13,7 @@ import { createNamespace } from '../harness/kube.ts';
 import type { OperatorProcess } from '../harness/operator-process.ts';
 import {
   apply,
+  checkToken,
   createTokenSecret,
   eventsOf,
   federation,
@@ -125,5 +126,24 @@ describe('GitLabAwsFederation (OIDC)', () => {
     ]);
     const events = await eventsOf(ns, 'payments-deploy');
     expect(events.map((e) => `${e.type}/${e.reason}`)).toContain('Normal/Created');
+
+    // The live trust policy admits exactly what the spec declares.
+    gitlab.fake.state.addProject('payments/libs/crypto-evil');
+    gitlab.fake.state.addProject('payments/libsx/app');
+    const verdicts: [string, string, 'branch' | 'tag', number][] = [
+      ['payments/api', 'main', 'branch', 0],
+      ['payments/api', 'release/1', 'branch', 0],
+      ['payments/libs/crypto', 'v1.0.0', 'tag', 0],
+      ['payments/api', 'feature/x', 'branch', 1],
+      ['payments/api', 'main', 'tag', 1],
+      ['payments/libs/crypto', 'v1.0.0', 'branch', 1],
+      ['payments/libsx/app', 'v1', 'tag', 1],
+    ];
+    for (const [project, ref, refType, code] of verdicts) {
+      const token = await gitlab.fake.mintIdToken({ project, ref, refType, aud: url });
+      expect((await checkToken(ns, 'payments-deploy', token)).code, `${project} ${refType} ${ref}`).toBe(
+        code,
+      );
+    }
   });
 });

@@ -17,6 +17,8 @@ describe('command line', () => {
       propagationDelayMs: 10_000,
       clusterId: 'default',
       logLevel: 'info',
+      connectionPollIntervalMs: 30_000,
+      connectionPollMaxIntervalMs: 300_000,
     });
   });
 
@@ -35,6 +37,8 @@ describe('command line', () => {
       AWS_REGION: 'eu-west-1',
       LOG_LEVEL: 'debug',
       KUBECONFIG: '/k',
+      CONNECTION_POLL_INTERVAL: '5s',
+      CONNECTION_POLL_MAX_INTERVAL: '1m',
     };
     const { config } = parseCommandLine(['run', '--resync-interval=1h', '--namespaces', 'c'], env);
     expect(config).toMatchObject({
@@ -51,6 +55,8 @@ describe('command line', () => {
       clusterId: 'prod-eu',
       awsRegion: 'eu-west-1',
       logLevel: 'debug',
+      connectionPollIntervalMs: 5000,
+      connectionPollMaxIntervalMs: 60_000,
     });
     expect(parseCommandLine(['run', '--leader-elect=false'], env).config.leaderElect).toBe(false);
   });
