@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# gitlab-aws-operator: multi-stage build on Node.js 24 LTS.
+#   docker build -t gitlab-aws-operator .
+#   docker run --read-only gitlab-aws-operator help
+# The container runs `gitlab-aws-operator run` (the command the tests run as
+# `node src/cli.ts run`); the Helm chart passes ["run", ...flags] as args.
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# --- build: all dependencies, TypeScript compiled to dist/ ---------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# --- runtime: production dependencies and dist/ only ---------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+  && npm cache clean --force \
+  && rm -rf /root/.npm /tmp/*
+COPY --from=build /src/dist ./dist
+# Nothing is written at runtime: the root filesystem may be read-only
+# (securityContext.readOnlyRootFilesystem: true). Logs go to stdout.
+USER 65532:65532
+EXPOSE 8080 8081
+ENTRYPOINT ["node", "/app/dist/cli.js"]
+CMD ["run"]

@@ -1,0 +1,92 @@
+// examples/: every manifest is accepted by the API server (schema, CEL rules,
+// defaults) with a server-side dry run against the testbed, and the GitLab CI
+// example matches the federation it goes with. The demo applies some for real.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { kubectl } from '../harness/kube.ts';
+
+const EXAMPLES = fileURLToPath(new URL('../../examples', import.meta.url));
+const manifests = readdirSync(EXAMPLES)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+
+interface Doc {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec?: Record<string, unknown>;
+}
+const docsOf = (file: string) =>
+  parseAllDocuments(readFileSync(join(EXAMPLES, file), 'utf8')).map((d) => d.toJS() as Doc);
+
+describe('examples/', () => {
+  beforeAll(async () => {
+    // The namespaces must exist for a dry run of namespaced objects.
+    const r = await kubectl(['apply', '-f', join(EXAMPLES, '00-namespaces.yaml')]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('has the examples the README promises', () => {
+    const kinds = manifests.flatMap((f) => docsOf(f).map((d) => d.kind));
+    expect(kinds.filter((k) => k === 'GitLabAwsFederation')).toHaveLength(3);
+    expect(kinds.filter((k) => k === 'GitLabConnection')).toHaveLength(2);
+    const all = manifests.flatMap(docsOf);
+    const spec = (name: string) =>
+      all.find((d) => d.metadata.name === name)?.spec as never as Record<
+        string,
+        { url?: string; caSecretRef?: unknown } & Record<string, unknown>
+      >;
+    expect(spec('payments-deploy').gitlab!.url).toBe('https://gitlab.com');
+    expect(spec('libs-release').access).toEqual([{ group: 'payments/libs', refType: 'tag', refs: ['v*'] }]);
+    expect(spec('payments-deploy-self-managed').gitlab!.caSecretRef).toEqual({
+      name: 'gitlab-ca',
+      key: 'ca.crt',
+    });
+    expect(all.some((d) => d.kind === 'Secret' && d.metadata.name === 'gitlab-ca')).toBe(true);
+    expect(all.some((d) => d.kind === 'Secret' && d.metadata.name === 'gitlab-token')).toBe(true);
+    expect(spec('gitlab-example').host).toMatchObject({ name: 'gitlab-example' });
+  });
+
+  for (const file of manifests) {
+    it(`${file} is accepted by kubectl apply --dry-run=server`, async () => {
+      const r = await kubectl(['apply', '--dry-run=server', '-f', join(EXAMPLES, file)]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/\(server dry run\)/);
+      expect(r.stdout.trim().split('\n')).toHaveLength(docsOf(file).length);
+    });
+  }
+
+  it('gitlab-ci/.gitlab-ci.yml requests an ID token for the federation and uses ROLE_ARN', () => {
+    const text = readFileSync(join(EXAMPLES, 'gitlab-ci', '.gitlab-ci.yml'), 'utf8');
+    const ci = parse(text) as Record<string, { id_tokens?: Record<string, { aud: string }> }>;
+    const jobs = Object.entries(ci).filter(([, job]) => job && typeof job === 'object' && 'script' in job);
+    expect(jobs.length).toBeGreaterThan(0);
+    // The audience a federation admits: spec.audience, default spec.gitlab.url.
+    const audiences = manifests
+      .flatMap(docsOf)
+      .filter((d) => d.kind === 'GitLabAwsFederation')
+      .map((d) => {
+        const spec = d.spec as { audience?: string; gitlab?: { url?: string } };
+        return spec.audience ?? spec.gitlab?.url ?? 'https://gitlab.com';
+      });
+    for (const [name, job] of jobs) {
+      const tokens = Object.values(job.id_tokens ?? {});
+      expect(tokens, `${name} has id_tokens`).toHaveLength(1);
+      expect(audiences, `${name}'s aud matches a federation example`).toContain(tokens[0]!.aud);
+      expect(JSON.stringify(job), `${name} uses ROLE_ARN`).toContain('$ROLE_ARN');
+    }
+    expect(tokens(ci)).toEqual(['https://gitlab.example.com']);
+    expect(text).toContain('aws sts assume-role-with-web-identity');
+    expect(text).toMatch(/AWS_ROLE_ARN: \$ROLE_ARN/);
+    expect(text).toMatch(/AWS_WEB_IDENTITY_TOKEN_FILE:/);
+  });
+});
+
+function tokens(ci: Record<string, { id_tokens?: Record<string, { aud: string }> }>): string[] {
+  return [
+    ...new Set(Object.values(ci).flatMap((job) => Object.values(job?.id_tokens ?? {}).map((t) => t.aud))),
+  ];
+}

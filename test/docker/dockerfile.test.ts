@@ -1,0 +1,123 @@
+// The Dockerfile cannot be built here (no Docker engine), so this checks what
+// it says, and builds and runs what it would put in the image: dist/cli.js.
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Instruction {
+  op: string;
+  args: string;
+}
+interface Stage {
+  from: string;
+  name?: string;
+  instructions: Instruction[];
+}
+
+/** Stages and instructions, with line continuations joined and comments dropped. */
+function parseDockerfile(text: string): { args: Record<string, string>; stages: Stage[] } {
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  const args: Record<string, string> = {};
+  const stages: Stage[] = [];
+  for (const line of lines) {
+    const [, op = '', rest = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? [];
+    const upper = op.toUpperCase();
+    if (upper === 'FROM') {
+      const [image = '', , name] = rest.split(/\s+/);
+      const from = image.replace(/\$\{(\w+)\}/g, (_, v: string) => args[v] ?? '');
+      stages.push({ from, ...(name ? { name } : {}), instructions: [] });
+    } else if (upper === 'ARG' && stages.length === 0) {
+      const [k = '', v = ''] = rest.split('=');
+      args[k] = v;
+    } else {
+      stages.at(-1)?.instructions.push({ op: upper, args: rest });
+    }
+  }
+  return { args, stages };
+}
+
+describe('Dockerfile', () => {
+  const { stages } = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+  const final = stages.at(-1)!;
+  const last = (op: string) => final.instructions.filter((i) => i.op === op).at(-1)?.args;
+
+  it('is multi-stage on Node.js 24', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const s of stages) expect(s.from).toMatch(/^node:24([.-]|$)/);
+    const build = stages[0]!.instructions.map((i) => i.args).join('\n');
+    expect(build).toMatch(/npm ci/);
+    expect(build).toMatch(/npm run build/);
+  });
+
+  it('installs production dependencies only in the final stage and copies dist/ from the build', () => {
+    const runs = final.instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
+    expect(runs.some((r) => /npm ci\b.*--omit=dev/.test(r))).toBe(true);
+    expect(runs.some((r) => /npm (run )?build|npm ci(?!.*--omit=dev)/.test(r))).toBe(false);
+    const copies = final.instructions.filter((i) => i.op === 'COPY').map((i) => i.args);
+    expect(copies).toContain(`--from=${stages[0]!.name} /src/dist ./dist`);
+    expect(copies.some((c) => /\bsrc\b/.test(c) && !c.includes('--from'))).toBe(false);
+  });
+
+  it('runs as a non-root user', () => {
+    const user = last('USER');
+    expect(user).toBeDefined();
+    const [uid] = user!.split(':');
+    expect(uid).toMatch(/^\d+$/); // numeric, so runAsNonRoot can verify it
+    expect(Number(uid)).not.toBe(0);
+    expect(Number(uid)).toBe(65532);
+  });
+
+  it('runs the binary with `run` as its default command, as the Helm chart expects', () => {
+    expect(JSON.parse(last('ENTRYPOINT')!)).toEqual(['node', '/app/dist/cli.js']);
+    expect(JSON.parse(last('CMD')!)).toEqual(['run']);
+    expect(last('WORKDIR')).toBe('/app');
+  });
+
+  it('has a .dockerignore that keeps node_modules, tests and the repository out', () => {
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
+    for (const entry of ['node_modules', '.git', 'dist', 'test']) expect(ignored).toContain(entry);
+    for (const needed of ['src', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'])
+      expect(ignored).not.toContain(needed);
+  });
+});
+
+// What `npm run build` produces, laid out as in the image: /app/package.json,
+// /app/dist, /app/node_modules (here a link to the repository's).
+describe('the built operator (dist/cli.js)', () => {
+  let app: string;
+  beforeAll(async () => {
+    app = mkdtempSync(join(tmpdir(), 'gao-image-'));
+    await run('npm', ['run', 'build', '--', '--outDir', join(app, 'dist')], { cwd: ROOT });
+    cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
+    symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
+  }, 180_000);
+  afterAll(() => rmSync(app, { recursive: true, force: true }));
+
+  it('answers help and version', async () => {
+    const cli = join(app, 'dist', 'cli.js');
+    const help = await run(process.execPath, [cli, 'help'], { cwd: app });
+    expect(help.stdout).toContain('Usage: gitlab-aws-operator');
+    expect(help.stdout).toContain('--propagation-delay');
+    const version = await run(process.execPath, [cli, 'version'], { cwd: app });
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(version.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('stops with exit code 2 on a bad flag, before touching a cluster', async () => {
+    const err = await run(process.execPath, [join(app, 'dist', 'cli.js'), 'run', '--no-such-flag'], {
+      cwd: app,
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect((err as { code: number }).code).toBe(2);
+  });
+});
