@@ -1,0 +1,185 @@
+// A federation end to end with credentials limited to the operator policy's
+// actions, on a moto of its own that enforces IAM on signed requests
+// (moto's INITIAL_NO_AUTH_ACTION_COUNT, set through /moto-api/reset-auth).
+//
+// moto checks the action of every request against the caller's policies, but
+// not resource ARNs the way AWS does: it passes "*" as the resource for OIDC
+// providers and for roles that do not exist yet, which a scoped Resource never
+// matches. So the policy runs here with every Resource widened to "*": this
+// proves the action list (nothing missing for a full life cycle), while
+// operator-policy.test.ts proves it exact. CodeConnections runs on a fake that
+// does not evaluate IAM, so only the federation is covered here.
+import { readFileSync } from 'node:fs';
+import {
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
+  CreatePolicyCommand,
+  CreateUserCommand,
+  IAMClient,
+} from '@aws-sdk/client-iam';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  apply,
+  CLI,
+  createTokenSecret,
+  federation,
+  type GitLabInstance,
+  startGitLab,
+  waitForCondition,
+} from '../federation/env.ts';
+import { createNamespace, kubectl } from '../harness/kube.ts';
+import { type Moto, startMoto } from '../harness/moto.ts';
+import { type MotoIamProxy, startMotoIamProxy } from '../harness/moto-iam-proxy.ts';
+import { type OperatorProcess, startOperatorProcess } from '../harness/operator-process.ts';
+
+const policy = JSON.parse(
+  readFileSync(new URL('../../deploy/iam/operator-policy.json', import.meta.url), 'utf8'),
+) as { Version: string; Statement: (Record<string, unknown> & { Action: string[] })[] };
+const actionsOnly = {
+  Version: policy.Version,
+  Statement: policy.Statement.map((s) => ({ ...s, Resource: '*' })),
+};
+const SETUP_CALLS = 8;
+const WITHOUT = 'iam:CreateRole';
+
+let moto: Moto;
+let proxy: MotoIamProxy;
+let gitlab: GitLabInstance;
+let op: OperatorProcess;
+let ns: string;
+let operatorIam: IAMClient;
+let denied: { op: OperatorProcess; ns: string } | undefined;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  gitlab = await startGitLab();
+  ns = await createNamespace('enforced');
+  await createTokenSecret(ns, gitlab.token);
+  // From here on, moto authenticates and authorises every request after the first SETUP_CALLS.
+  const reset = await fetch(`${moto.url}/moto-api/reset-auth`, { method: 'POST', body: String(SETUP_CALLS) });
+  expect(reset.ok).toBe(true);
+  const admin = new IAMClient({
+    endpoint: moto.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
+  const userWith = async (name: string, document: object) => {
+    await admin.send(new CreateUserCommand({ UserName: name }));
+    const created = await admin.send(
+      new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(document) }),
+    );
+    await admin.send(new AttachUserPolicyCommand({ UserName: name, PolicyArn: created.Policy!.Arn! }));
+    return (await admin.send(new CreateAccessKeyCommand({ UserName: name }))).AccessKey!;
+  };
+  const key = await userWith('gitlab-aws-operator', actionsOnly);
+  const lesserKey = await userWith('gitlab-aws-operator-lesser', {
+    ...actionsOnly,
+    Statement: actionsOnly.Statement.map((st) => ({
+      ...st,
+      Action: st.Action.filter((a) => a !== WITHOUT),
+    })),
+  });
+  proxy = await startMotoIamProxy(moto.url);
+  operatorIam = new IAMClient({
+    endpoint: moto.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! },
+  });
+  const start = (namespace: string, accessKey: { AccessKeyId?: string; SecretAccessKey?: string }) =>
+    startOperatorProcess(
+      CLI,
+      [
+        'run',
+        '--kubeconfig',
+        inject('kubeconfig'),
+        '--namespaces',
+        namespace,
+        '--metrics-addr',
+        '127.0.0.1:0',
+        '--health-addr',
+        '127.0.0.1:0',
+        '--propagation-delay',
+        '0s',
+        '--cluster-id',
+        'itest',
+      ],
+      {
+        AWS_ENDPOINT_URL_IAM: proxy.url,
+        AWS_ENDPOINT_URL_STS: proxy.url,
+        AWS_ACCESS_KEY_ID: accessKey.AccessKeyId!,
+        AWS_SECRET_ACCESS_KEY: accessKey.SecretAccessKey!,
+        AWS_REGION: 'us-east-1',
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+        NODE_EXTRA_CA_CERTS: gitlab.caFile,
+      },
+    );
+  op = start(ns, key);
+  const deniedNs = await createNamespace('enforced-lesser');
+  await createTokenSecret(deniedNs, gitlab.token);
+  denied = { ns: deniedNs, op: start(deniedNs, lesserKey) };
+}, 120_000);
+afterAll(async () => {
+  await op?.stop('SIGKILL');
+  await denied?.op.stop('SIGKILL');
+  await proxy?.close();
+  await gitlab?.fake.close();
+  await moto?.stop();
+});
+
+describe('a federation with credentials limited to the operator policy (moto enforcing IAM)', () => {
+  it('refuses an action outside the policy, so enforcement is on', async () => {
+    await expect(operatorIam.send(new CreateUserCommand({ UserName: 'not-allowed' }))).rejects.toMatchObject({
+      name: 'AccessDenied',
+    });
+  });
+
+  it('creates, updates and deletes a federation without an access denial', async () => {
+    const spec = (refs: string[], tags: Record<string, string>) => ({
+      gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+      access: [{ project: 'payments/api', refs }],
+      role: {
+        description: refs.join(','),
+        inlinePolicies: {
+          [`p${refs.length}`]: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: '*' }],
+          },
+        },
+        tags,
+      },
+    });
+    await apply(ns, federation('limited', spec(['main'], { team: 'a' })));
+    await waitForCondition(ns, 'limited', 'Ready', 'True', { timeoutMs: 45_000 });
+    await apply(ns, federation('limited', spec(['main', 'release/*'], { other: 'b' })));
+    await waitForCondition(ns, 'limited', 'Ready', 'True', { timeoutMs: 45_000 });
+    const r = await kubectl([
+      'delete',
+      'gitlabawsfederation',
+      'limited',
+      '-n',
+      ns,
+      '--wait=true',
+      '--timeout=60s',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(op.lines.filter((l) => JSON.stringify(l).includes('AccessDenied'))).toEqual([]);
+    expect(proxy.actions).toContain('iam:CreateRole');
+    expect(proxy.actions).toContain('iam:DeleteOpenIDConnectProvider');
+  }, 180_000);
+
+  it(`stalls with AWSAccessDenied when the policy lacks an action it needs (${WITHOUT})`, async () => {
+    const d = denied!;
+    await apply(
+      d.ns,
+      federation('lesser', {
+        gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+        access: [{ project: 'payments/api', refs: ['main'] }],
+      }),
+    );
+    const stalled = await waitForCondition(d.ns, 'lesser', 'Stalled', 'True', { timeoutMs: 45_000 });
+    const ready = stalled.status?.conditions?.find((c) => c.type === 'Ready');
+    expect(ready?.reason).toBe('AWSAccessDenied');
+    expect(ready?.message).toContain(WITHOUT);
+  }, 120_000);
+});
