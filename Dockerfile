@@ -3,7 +3,8 @@
 #   docker build -t gitlab-aws-operator .
 #   docker run --read-only gitlab-aws-operator help
 # The container runs `gitlab-aws-operator run` (the command the tests run as
-# `node src/cli.ts run`); the Helm chart passes ["run", ...flags] as args.
+# `node src/cli.ts run`); the Helm chart runs the same binary by name with
+# command ["gitlab-aws-operator", "run"] and the flags as args.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -25,9 +26,11 @@ RUN npm ci --omit=dev --no-audit --no-fund \
   && npm cache clean --force \
   && rm -rf /root/.npm /tmp/*
 COPY --from=build /src/dist ./dist
+# The package's bin, on PATH as in `npm install -g`: dist/cli.js keeps its shebang.
+RUN chmod +x /app/dist/cli.js && ln -s /app/dist/cli.js /usr/local/bin/gitlab-aws-operator
 # Nothing is written at runtime: the root filesystem may be read-only
 # (securityContext.readOnlyRootFilesystem: true). Logs go to stdout.
 USER 65532:65532
 EXPOSE 8080 8081
-ENTRYPOINT ["node", "/app/dist/cli.js"]
+ENTRYPOINT ["gitlab-aws-operator"]
 CMD ["run"]

@@ -5,6 +5,7 @@ GAO_NODE_VERSION=$(cat "$(dirname "${BASH_SOURCE[0]}")/../../.nvmrc")
 GAO_K8S_VERSION=1.36.3
 GAO_ETCD_VERSION=3.6.16
 GAO_MOTO_VERSION=5.2.5
+GAO_HELM_VERSION=3.22.0
 export GITLAB_AWS_OPERATOR_CACHE=$GAO_CACHE
 
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -63,4 +64,40 @@ ensure_moto() {
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$GAO_MOTO_VERSION" >&2
   echo "$GAO_MOTO_VERSION" >"$venv/.gao-version"
+}
+
+# helm for the chart tests: TEST_ASSET_HELM, else built once from the Go module
+# proxy into the cache (go install with the version ldflags, so `helm version`
+# reports the real version instead of v3.x-dev).
+ensure_helm() {
+  if [ -n "${TEST_ASSET_HELM:-}" ] && [ -x "$TEST_ASSET_HELM" ]; then return; fi
+  local dir="$GAO_CACHE/helm/v$GAO_HELM_VERSION"
+  if [ -x "$dir/helm" ]; then return; fi
+  command -v go >/dev/null || { log "Go is needed to build helm (or set TEST_ASSET_HELM)"; exit 1; }
+  log "building helm v$GAO_HELM_VERSION into $dir (first run only)"
+  # helm's Makefile also stamps the Kubernetes version it was built against
+  # (client-go v0.N.P is Kubernetes 1.N) into chartutil and the linter; without
+  # it `helm template` assumes Kubernetes v1.20 and refuses kubeVersion >= 1.28.
+  local gomod minor
+  gomod=$(go mod download -json "helm.sh/helm/v3@v$GAO_HELM_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')
+  minor=$(awk '$1 == "k8s.io/client-go" {print $2}' "$gomod" | cut -d. -f2)
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  GOBIN="$dir.tmp" GOFLAGS="-buildvcs=false" CGO_ENABLED=0 go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$GAO_HELM_VERSION \
+      -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor \
+      -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor" \
+    "helm.sh/helm/v3/cmd/helm@v$GAO_HELM_VERSION" >&2
+  mkdir -p "$dir" && mv "$dir.tmp/helm" "$dir/helm" && rmdir "$dir.tmp"
+}
+
+# Lua 5.1 (Debian's lua5.1), the interpreter Argo CD's health checks are
+# written for; test/gitops runs deploy/argocd/health.lua with it.
+ensure_lua() {
+  if command -v lua5.1 >/dev/null; then return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing lua5.1 (apt-get)"
+    apt-get install -y lua5.1 >&2 || { apt-get update >&2 && apt-get install -y lua5.1 >&2; }
+  else
+    log "lua5.1 is missing: install it (Debian/Ubuntu: sudo apt-get install -y lua5.1) to run test/gitops"
+  fi
 }

@@ -1,9 +1,9 @@
 // The Dockerfile cannot be built here (no Docker engine), so this checks what
 // it says, and builds and runs what it would put in the image: dist/cli.js.
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,7 +79,11 @@ describe('Dockerfile', () => {
   });
 
   it('runs the binary with `run` as its default command, as the Helm chart expects', () => {
-    expect(JSON.parse(last('ENTRYPOINT')!)).toEqual(['node', '/app/dist/cli.js']);
+    expect(JSON.parse(last('ENTRYPOINT')!)).toEqual(['gitlab-aws-operator']);
+    // The chart runs the binary by name; the image puts the package's bin on PATH.
+    expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toContain(
+      'ln -s /app/dist/cli.js /usr/local/bin/gitlab-aws-operator',
+    );
     expect(JSON.parse(last('CMD')!)).toEqual(['run']);
     expect(last('WORKDIR')).toBe('/app');
   });
@@ -112,6 +116,18 @@ describe('the built operator (dist/cli.js)', () => {
     const version = await run(process.execPath, [cli, 'version'], { cwd: app });
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     expect(version.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('runs by name through a link, as on the image PATH', async () => {
+    const bin = join(app, 'bin');
+    mkdirSync(bin);
+    chmodSync(join(app, 'dist', 'cli.js'), 0o755);
+    symlinkSync(join(app, 'dist', 'cli.js'), join(bin, 'gitlab-aws-operator'));
+    const version = await run('gitlab-aws-operator', ['version'], {
+      cwd: app,
+      env: { ...process.env, PATH: `${bin}:${dirname(process.execPath)}:${process.env.PATH}` },
+    });
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
   it('stops with exit code 2 on a bad flag, before touching a cluster', async () => {

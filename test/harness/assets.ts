@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 export const KUBERNETES_VERSION = '1.36.3';
 export const ETCD_VERSION = '3.6.16';
+export const HELM_VERSION = '3.22.0';
 
 export function cacheDir(): string {
   return (
@@ -39,6 +40,17 @@ export function motoServerPath(): string {
   if (!existsSync(p)) {
     throw new Error(
       `moto_server not found at ${p}. Run \`npm test\` once: scripts/testbed/setup.sh installs it.`,
+    );
+  }
+  return p;
+}
+
+/** helm for the chart tests: TEST_ASSET_HELM, else the cache (scripts/testbed/env.sh ensure_helm builds it). */
+export function helmPath(): string {
+  const p = process.env.TEST_ASSET_HELM ?? join(cacheDir(), 'helm', `v${HELM_VERSION}`, 'helm');
+  if (!existsSync(p)) {
+    throw new Error(
+      `helm not found at ${p}. Run \`npm test\` once: scripts/testbed/env.sh (ensure_helm) builds it.`,
     );
   }
   return p;

@@ -1,0 +1,80 @@
+{{/* Name of the chart, or nameOverride. */}}
+{{- define "gao.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name: fullnameOverride, else the release name (with the chart name unless it already contains it). */}}
+{{- define "gao.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "gao.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "gao.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "gao.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "gao.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: operator
+{{- end -}}
+
+{{- define "gao.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "gao.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "gao.leaderElectionId" -}}
+{{- default (include "gao.fullname" .) .Values.leaderElection.id -}}
+{{- end -}}
+
+{{- define "gao.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The rules the operator needs on its own kinds, Secrets and Events, wherever it
+watches (a ClusterRole, or a Role per watched namespace). Derived from src/:
+- informers list + watch; finalizers.ts gets + merge-patches the object
+  (metadata.finalizers); status.ts merge-patches /status;
+- /finalizers update: clusters with OwnerReferencesPermissionEnforcement check
+  it when finalizers are set;
+- shared/secrets.ts reads the GitLab token and CA Secrets (get only);
+- runtime/events.ts creates core/v1 Events and patches them to fold repeats.
+test/helm/rbac.test.ts compares these rules with that list.
+*/}}
+{{- define "gao.watchRules" -}}
+- apiGroups: ["gitlab-aws.io"]
+  resources: ["gitlabawsfederations", "gitlabconnections"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["gitlab-aws.io"]
+  resources: ["gitlabawsfederations/status", "gitlabconnections/status"]
+  verbs: ["patch"]
+- apiGroups: ["gitlab-aws.io"]
+  resources: ["gitlabawsfederations/finalizers", "gitlabconnections/finalizers"]
+  verbs: ["update"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end -}}

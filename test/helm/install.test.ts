@@ -1,0 +1,86 @@
+// helm install, upgrade and uninstall against the testbed's API server. No
+// controller-manager runs there, so the Deployment makes no Pods: these tests
+// check what helm writes; rbac.test.ts runs the operator with the chart's RBAC.
+import { describe, expect, it } from 'vitest';
+import { createNamespace, kubectl } from '../harness/kube.ts';
+import { CHART, helm, helmOk, parseManifests, valuesFile } from './helm.ts';
+
+async function getJson(args: string[]): Promise<Record<string, unknown> | undefined> {
+  const result = await kubectl(['get', ...args, '-o', 'json']);
+  return result.code === 0 ? JSON.parse(result.stdout) : undefined;
+}
+
+describe('helm install, upgrade and uninstall', () => {
+  it('installs into a fresh namespace, upgrades a value and uninstalls everything it made', async () => {
+    const ns = await createNamespace('helm-install');
+    const release = `gao-${ns.split('-').pop()}`;
+    const fullname = `${release}-gitlab-aws-operator`;
+
+    const installed = await helmOk(['install', release, CHART, '--namespace', ns]);
+    expect(installed).toContain('STATUS: deployed');
+    expect(installed).toContain(`gitlab-aws-operator 0.1.0 is installed in namespace ${ns}`);
+    const manifest = parseManifests(await helmOk(['get', 'manifest', release, '--namespace', ns]));
+    expect(manifest.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
+      [
+        `ClusterRole/${fullname}`,
+        `ClusterRoleBinding/${fullname}`,
+        `Deployment/${fullname}`,
+        `PodDisruptionBudget/${fullname}`,
+        `Role/${fullname}-leader-election`,
+        `RoleBinding/${fullname}-leader-election`,
+        `Service/${fullname}-metrics`,
+        `ServiceAccount/${fullname}`,
+      ].sort(),
+    );
+    const deployment = (await getJson(['deployment', fullname, '-n', ns])) as {
+      spec: { replicas: number; template: { spec: { containers: { args: string[] }[] } } };
+    };
+    expect(deployment.spec.replicas).toBe(2);
+    expect(deployment.spec.template.spec.containers[0]!.args).toContain('--log-level=info');
+    expect(await getJson(['clusterrole', fullname])).toBeDefined();
+    expect(await getJson(['serviceaccount', fullname, '-n', ns])).toBeDefined();
+    // The CRDs were there already (the testbed applied crds/): helm leaves them alone.
+    expect(await getJson(['crd', 'gitlabawsfederations.gitlab-aws.io'])).toBeDefined();
+
+    const upgraded = await helmOk([
+      'upgrade',
+      release,
+      CHART,
+      '--namespace',
+      ns,
+      '--reuse-values',
+      '-f',
+      valuesFile({ logLevel: 'debug', replicaCount: 3 }),
+    ]);
+    expect(upgraded).toContain('REVISION: 2');
+    const after = (await getJson(['deployment', fullname, '-n', ns])) as typeof deployment;
+    expect(after.spec.replicas).toBe(3);
+    expect(after.spec.template.spec.containers[0]!.args).toContain('--log-level=debug');
+    const history = JSON.parse(await helmOk(['history', release, '--namespace', ns, '-o', 'json'])) as {
+      revision: number;
+      status: string;
+    }[];
+    expect(history.map((h) => [h.revision, h.status])).toEqual([
+      [1, 'superseded'],
+      [2, 'deployed'],
+    ]);
+
+    expect(await helmOk(['uninstall', release, '--namespace', ns])).toContain(
+      `release "${release}" uninstalled`,
+    );
+    for (const args of [
+      ['deployment', fullname, '-n', ns],
+      ['serviceaccount', fullname, '-n', ns],
+      ['clusterrole', fullname],
+      ['clusterrolebinding', fullname],
+      ['role', `${fullname}-leader-election`, '-n', ns],
+      ['service', `${fullname}-metrics`, '-n', ns],
+      ['poddisruptionbudget', fullname, '-n', ns],
+    ]) {
+      expect(await getJson(args), args.join(' ')).toBeUndefined();
+    }
+    // helm keeps CRDs on uninstall, so the users' resources survive it.
+    expect(await getJson(['crd', 'gitlabconnections.gitlab-aws.io'])).toBeDefined();
+    expect((await helm(['status', release, '--namespace', ns])).code).not.toBe(0);
+  });
+});

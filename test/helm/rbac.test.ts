@@ -1,0 +1,382 @@
+// Least privilege, proved twice: the chart's rules are exactly the list below
+// (derived from src/), and the real operator, holding only a token of the
+// chart's ServiceAccount, takes both kinds through create, update and delete.
+// A verb missing from the chart fails the second test; a verb the operator
+// does not use fails the first.
+import { GetRoleCommand } from '@aws-sdk/client-iam';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connectionApi, waitForConnection, waitForGone } from '../connection/helpers.ts';
+import { startCodeConnectionsFake } from '../fakes/codeconnections/index.ts';
+import {
+  apply,
+  awsEnv,
+  CLI,
+  createTokenSecret,
+  federation,
+  type GitLabInstance,
+  iamClient,
+  startGitLab,
+  waitForCondition,
+} from '../federation/env.ts';
+import { createNamespace, kubectl } from '../harness/kube.ts';
+import { type OperatorProcess, startOperatorProcess } from '../harness/operator-process.ts';
+import { waitFor } from '../harness/processes.ts';
+import {
+  CHART,
+  find,
+  helmOk,
+  type K8sObject,
+  kubeconfigWithToken,
+  operatorContainer,
+  parseManifests,
+  render,
+  valuesFile,
+} from './helm.ts';
+
+type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
+
+/** Every (group, resource, verb[, name]) a set of rules grants, one string each. */
+function grants(rules: Rule[]): string[] {
+  const out: string[] = [];
+  for (const r of rules)
+    for (const g of r.apiGroups)
+      for (const res of r.resources)
+        for (const v of r.verbs)
+          for (const n of r.resourceNames ?? ['*'])
+            out.push(`${g || 'core'}/${res}:${v}${n === '*' ? '' : `[${n}]`}`);
+  return out.sort();
+}
+
+// What the operator calls, read from src/ (nothing else talks to the API server):
+// - runtime/informer.ts + runtime/kube.ts: list and watch both kinds (cluster-wide
+//   or per watched namespace);
+// - runtime/finalizers.ts: get the object and merge-patch metadata.finalizers;
+// - runtime/status.ts: merge-patch the status subresource;
+// - <kind>/finalizers update: not called directly, but clusters running the
+//   OwnerReferencesPermissionEnforcement admission plugin require it to set
+//   finalizers;
+// - controllers/shared/secrets.ts: read (get) the Secrets named in a spec, in the
+//   resource's namespace; never list, watch or write them;
+// - runtime/events.ts: create core/v1 Events, merge-patch them to fold repeats;
+// - runtime/leader.ts: read, create and replace (update) its Lease in its own
+//   namespace; get and update only for the Lease named by --leader-election-id.
+const WATCH_GRANTS = [
+  'gitlab-aws.io/gitlabawsfederations:get',
+  'gitlab-aws.io/gitlabawsfederations:list',
+  'gitlab-aws.io/gitlabawsfederations:watch',
+  'gitlab-aws.io/gitlabawsfederations:patch',
+  'gitlab-aws.io/gitlabconnections:get',
+  'gitlab-aws.io/gitlabconnections:list',
+  'gitlab-aws.io/gitlabconnections:watch',
+  'gitlab-aws.io/gitlabconnections:patch',
+  'gitlab-aws.io/gitlabawsfederations/status:patch',
+  'gitlab-aws.io/gitlabconnections/status:patch',
+  'gitlab-aws.io/gitlabawsfederations/finalizers:update',
+  'gitlab-aws.io/gitlabconnections/finalizers:update',
+  'core/secrets:get',
+  'core/events:create',
+  'core/events:patch',
+].sort();
+const leaseGrants = (id: string) =>
+  [
+    'coordination.k8s.io/leases:create',
+    `coordination.k8s.io/leases:get[${id}]`,
+    `coordination.k8s.io/leases:update[${id}]`,
+  ].sort();
+
+const rulesOf = (o: K8sObject) => (o as unknown as { rules: Rule[] }).rules;
+
+describe('the chart’s RBAC grants exactly what the operator uses', () => {
+  it('cluster-wide: a ClusterRole for the kinds, Secrets and Events; a Role for the Lease', async () => {
+    const objects = await render();
+    const [clusterRole] = find(objects, 'ClusterRole');
+    expect(grants(rulesOf(clusterRole!))).toEqual(WATCH_GRANTS);
+    const roles = find(objects, 'Role');
+    expect(roles.map((r) => `${r.metadata.namespace}/${r.metadata.name}`)).toEqual([
+      'gao-system/gao-gitlab-aws-operator-leader-election',
+    ]);
+    expect(grants(rulesOf(roles[0]!))).toEqual(leaseGrants('gao-gitlab-aws-operator'));
+    const binding = find(objects, 'ClusterRoleBinding')[0] as unknown as { subjects: unknown[] };
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'gao-gitlab-aws-operator', namespace: 'gao-system' },
+    ]);
+  });
+
+  it('namespaced mode: a Role per watched namespace and no cluster-wide grant', async () => {
+    const objects = await render({
+      watchNamespaces: ['team-a', 'team-b'],
+      leaderElection: { id: 'shard-a' },
+    });
+    expect(find(objects, 'ClusterRole')).toEqual([]);
+    expect(find(objects, 'ClusterRoleBinding')).toEqual([]);
+    const roles = find(objects, 'Role');
+    expect(roles.map((r) => `${r.metadata.namespace}/${r.metadata.name}`).sort()).toEqual([
+      'gao-system/gao-gitlab-aws-operator-leader-election',
+      'team-a/gao-gitlab-aws-operator',
+      'team-b/gao-gitlab-aws-operator',
+    ]);
+    for (const role of roles) {
+      expect(grants(rulesOf(role))).toEqual(
+        role.metadata.namespace === 'gao-system' ? leaseGrants('shard-a') : WATCH_GRANTS,
+      );
+    }
+    expect(
+      find(objects, 'RoleBinding')
+        .map((b) => b.metadata.namespace)
+        .sort(),
+    ).toEqual(['gao-system', 'team-a', 'team-b']);
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+const started: { ops: OperatorProcess[]; gitlabs: GitLabInstance[]; closers: (() => Promise<void>)[] } = {
+  ops: [],
+  gitlabs: [],
+  closers: [],
+};
+afterAll(async () => {
+  await Promise.all(started.ops.map((op) => op.stop('SIGKILL')));
+  await Promise.all(started.gitlabs.map((g) => g.fake.close()));
+  await Promise.all(started.closers.map((close) => close()));
+});
+
+/**
+ * Installs the chart into a namespace of its own, then starts the operator as
+ * the Deployment would: the container's args from the release's manifest, the
+ * downward-API variables, and a token of the chart's ServiceAccount.
+ */
+async function installAndRun(
+  prefix: string,
+  values: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): Promise<{ ns: string; release: string; op: OperatorProcess }> {
+  const ns = await createNamespace(prefix);
+  const release = `gao-${ns.split('-').pop()}`;
+  await helmOk([
+    'install',
+    release,
+    CHART,
+    '--namespace',
+    ns,
+    '-f',
+    valuesFile({ propagationDelay: '1s', logLevel: 'debug', ...values }),
+  ]);
+  const manifest = parseManifests(await helmOk(['get', 'manifest', release, '--namespace', ns]));
+  const container = operatorContainer(manifest);
+  const sa = find(manifest, 'ServiceAccount')[0]!.metadata.name;
+
+  // TokenRequest API: the testbed runs without the ServiceAccount admission
+  // plugin, but `kubectl create token` only needs the API.
+  const token = await kubectl(['create', 'token', sa, '-n', ns, '--duration=1h']);
+  expect(token.stderr).toBe('');
+  const kubeconfig = kubeconfigWithToken(token.stdout.trim(), ns);
+  const whoami = await kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], {
+    kubeconfig,
+  });
+  expect(whoami.stdout).toBe(`system:serviceaccount:${ns}:${sa}`);
+
+  expect(container.command).toEqual(['gitlab-aws-operator', 'run']);
+  const op = startOperatorProcess(
+    CLI,
+    [
+      'run',
+      ...container.args,
+      // Outside a pod: the kubeconfig with the token, loopback ports.
+      '--kubeconfig',
+      kubeconfig,
+      '--leader-election-namespace',
+      ns,
+      '--metrics-addr',
+      '127.0.0.1:0',
+      '--health-addr',
+      '127.0.0.1:0',
+    ],
+    { ...env, POD_NAME: `${release}-0`, POD_NAMESPACE: ns, KUBECONFIG: '' },
+  );
+  started.ops.push(op);
+  return { ns, release, op };
+}
+
+const refusals = (op: OperatorProcess) =>
+  op.lines.filter((l) => /forbidden|\b403\b/i.test(JSON.stringify(l)));
+
+/** No API call of the operator was refused (a refused Event or Lease call is only logged). */
+function expectNoForbidden(op: OperatorProcess): void {
+  expect(refusals(op), JSON.stringify(refusals(op), null, 2)).toEqual([]);
+}
+
+/** Runs `steps`, failing at once (not at a wait's timeout) when the API server refuses the operator a request. */
+async function failFastOnForbidden(op: OperatorProcess, steps: () => Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const refused = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      const lines = refusals(op);
+      if (lines.length > 0)
+        reject(new Error(`the API server refused the operator:\n${JSON.stringify(lines, null, 2)}`));
+    }, 100);
+  });
+  try {
+    await Promise.race([steps(), refused]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const logs = (op: OperatorProcess) => () =>
+  `${op.lines.map((l) => JSON.stringify(l)).join('\n')}\n${op.stderr()}`;
+
+/** A GitLabAwsFederation: create and Ready, update and Ready again, delete: gone from IAM, GitLab and the cluster. */
+async function federationLifecycle(
+  ns: string,
+  op: OperatorProcess,
+  gitlab: GitLabInstance,
+  labels: Record<string, string>,
+): Promise<void> {
+  await createTokenSecret(ns, gitlab.token);
+  const roleName = `helm-${ns}`;
+  const spec = (refs: string[]) => ({
+    gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+    role: { name: roleName },
+    access: [{ project: 'payments/api', refs }],
+    ciVariables: { target: { project: 'payments/api' } },
+  });
+  const manifest = (refs: string[]) => {
+    const f = federation('deploy', spec(refs));
+    return { ...f, metadata: { ...f.metadata, labels } };
+  };
+  await apply(ns, manifest(['main']));
+  const ready = await waitForCondition(ns, 'deploy', 'Ready', 'True', { timeoutMs: 60_000 });
+  expect(ready.metadata.finalizers).toEqual(['gitlab-aws.io/cleanup']);
+  expect(ready.status?.subjects).toEqual(['project_path:payments/api:ref_type:branch:ref:main']);
+  await iamClient().send(new GetRoleCommand({ RoleName: roleName }));
+  const variableKeys = () => gitlab.fake.state.variables({ project: 'payments/api' }).map((v) => v.key);
+  expect(variableKeys().sort()).toEqual(['AWS_DEFAULT_REGION', 'ROLE_ARN']);
+
+  await apply(ns, manifest(['main', 'release/*']));
+  const updated = await waitForCondition(ns, 'deploy', 'Ready', 'True', { timeoutMs: 60_000 });
+  expect(updated.metadata.generation).toBe(2);
+  expect(updated.status?.subjects).toHaveLength(2);
+
+  const deleted = await kubectl(['delete', 'gitlabawsfederation', 'deploy', '-n', ns, '--wait=false']);
+  expect(deleted.code).toBe(0);
+  await waitFor(
+    `${ns}/deploy gone`,
+    async () =>
+      (await kubectl(['get', 'gitlabawsfederation', 'deploy', '-n', ns])).code !== 0 ? true : undefined,
+    { timeoutMs: 30_000, diagnostics: logs(op) },
+  );
+  await expect(iamClient().send(new GetRoleCommand({ RoleName: roleName }))).rejects.toThrow();
+  expect(variableKeys()).toEqual([]);
+}
+
+/** A GitLabConnection: create (PENDING), handshake and Ready, update (tags), delete: gone from AWS and the cluster. */
+async function connectionLifecycle(
+  ns: string,
+  op: OperatorProcess,
+  fake: Awaited<ReturnType<typeof startCodeConnectionsFake>>,
+  labels: Record<string, string>,
+): Promise<void> {
+  const client = connectionApi();
+  await apply(ns, {
+    apiVersion: 'gitlab-aws.io/v1alpha1',
+    kind: 'GitLabConnection',
+    metadata: { name: 'pipelines', labels },
+    spec: { tags: { team: 'a' } },
+  });
+  const pending = await waitForConnection(
+    ns,
+    'pipelines',
+    'PENDING',
+    (o) => o.status?.connectionStatus === 'PENDING',
+    { op, timeoutMs: 60_000 },
+  );
+  const arn = pending.status!.connectionArn!;
+  fake.completeHandshake(arn);
+  await waitForConnection(
+    ns,
+    'pipelines',
+    'Ready',
+    (o) => o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    { op, timeoutMs: 60_000 },
+  );
+  await client.patch(ns, 'pipelines', { spec: { tags: { team: 'b' } } });
+  await waitFor('tag team=b in AWS', async () => (fake.tagsOf(arn).team === 'b' ? true : undefined), {
+    timeoutMs: 30_000,
+    diagnostics: logs(op),
+  });
+  await client.delete(ns, 'pipelines');
+  await waitForGone(ns, 'pipelines', 30_000);
+  expect(fake.connections()).toEqual([]);
+}
+
+describe('the operator runs with nothing but the chart’s RBAC', () => {
+  it('cluster-wide with a label selector (one shard): both kinds through create, update and delete', async () => {
+    const gitlab = await startGitLab();
+    started.gitlabs.push(gitlab);
+    const fake = await startCodeConnectionsFake();
+    started.closers.push(() => fake.close());
+    const shard = `s${Math.random().toString(36).slice(2, 8)}`;
+    // The resources live in a namespace other than the release's.
+    const work = await createNamespace('helm-rbac-work');
+    const { ns, release, op } = await installAndRun(
+      'helm-rbac',
+      {
+        labelSelector: `gitlab-aws.io/shard=${shard}`,
+        clusterId: 'helm-rbac',
+        extraArgs: ['--connection-poll-interval=300ms', '--connection-poll-max-interval=1500ms'],
+      },
+      {
+        ...awsEnv(),
+        AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS: fake.endpoint,
+        NODE_EXTRA_CA_CERTS: gitlab.caFile,
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      },
+    );
+    const labels = { 'gitlab-aws.io/shard': shard };
+    await failFastOnForbidden(op, async () => {
+      await federationLifecycle(work, op, gitlab, labels);
+      await connectionLifecycle(work, op, fake, labels);
+    });
+
+    // The operator led through the chart's Lease and recorded events.
+    const lease = await kubectl(['get', 'lease', `${release}-gitlab-aws-operator`, '-n', ns, '-o', 'json']);
+    expect(lease.code).toBe(0);
+    expect(JSON.parse(lease.stdout).spec.holderIdentity).toMatch(new RegExp(`^${release}-0_`));
+    const events = await kubectl(['get', 'events', '-n', work, '-o', 'json']);
+    const reasons = (JSON.parse(events.stdout).items as { reason: string }[]).map((e) => e.reason);
+    expect(reasons).toEqual(expect.arrayContaining(['Ready', 'ConnectionCreated']));
+    expectNoForbidden(op);
+    expect(await op.stop()).toBe(0);
+  }, 240_000);
+
+  it('namespaced mode: Roles in the watched namespace are enough, nothing cluster-wide is needed', async () => {
+    const gitlab = await startGitLab();
+    started.gitlabs.push(gitlab);
+    const fake = await startCodeConnectionsFake();
+    started.closers.push(() => fake.close());
+    const work = await createNamespace('helm-ns-work');
+    const { op } = await installAndRun(
+      'helm-ns',
+      {
+        watchNamespaces: [work],
+        clusterId: 'helm-ns',
+        extraArgs: ['--connection-poll-interval=300ms', '--connection-poll-max-interval=1500ms'],
+      },
+      {
+        ...awsEnv(),
+        AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS: fake.endpoint,
+        NODE_EXTRA_CA_CERTS: gitlab.caFile,
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      },
+    );
+    await failFastOnForbidden(op, async () => {
+      await federationLifecycle(work, op, gitlab, {});
+      await connectionLifecycle(work, op, fake, {});
+    });
+    expectNoForbidden(op);
+    expect(await op.stop()).toBe(0);
+  }, 240_000);
+});
