@@ -3,15 +3,13 @@
 // job's claims from an ID token (decoded, not verified) or from flags, and
 // prints allowed or denied with the reasons. Exit 0 allowed, 1 denied, 2 error.
 import { readFileSync } from 'node:fs';
-import { IAMClient } from '@aws-sdk/client-iam';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { decodeJwt } from 'jose';
 import { federationResource, type GitLabAwsFederation } from '../api/v1alpha1/index.ts';
-import { IamPort } from '../aws/iam.ts';
+import { AwsClients } from '../aws/clients.ts';
 import { resolve } from '../controllers/federation/names.ts';
 import { parsePolicy } from '../iam/policy.ts';
 import { loadKubeConfig } from '../operator.ts';
-import { ExternalSystem } from '../runtime/external.ts';
 import { type FlagSpec, parseFlags, UsageError, usage } from '../runtime/flags.ts';
 import { Metrics } from '../runtime/metrics.ts';
 import { checkAccess, providerUrlOf, type TokenClaims } from './check.ts';
@@ -113,14 +111,12 @@ export async function runCheckAccess(
     claims = { iss: issuer, sub, aud: audience ? [audience] : [issuer] };
   }
 
-  if (assumeRoleArn)
-    throw new Error(
-      'check-access does not assume spec.aws.assumeRoleArn yet: run it with credentials of that account',
-    );
-  const iam = new IamPort(
-    new IAMClient({ region: region ?? 'us-east-1' }),
-    new ExternalSystem('aws-iam', new Metrics(), { qps: 10, burst: 10 }),
-  );
+  // The federation's own account: through spec.aws.assumeRoleArn, as the operator reaches it.
+  const iam = new AwsClients({
+    defaultRegion: region,
+    clusterId: 'check-access',
+    metrics: new Metrics(),
+  }).iamFor(region, assumeRoleArn);
   const roleName = roleArn!.split('/').pop()!;
   const role = await iam.getRole(roleName);
   if (!role) throw new Error(`role ${roleArn} does not exist`);

@@ -213,6 +213,17 @@ describe('faults, restarts and steady state', () => {
     expect(calls[0]).toBe('sts:AssumeRole');
     expect(calls.filter((a) => a === 'sts:AssumeRole')).toHaveLength(1);
     expect(calls).toContain('iam:CreateRole');
+
+    // check-access reaches the role the same way, through the assumed role.
+    Object.assign(process.env, { AWS_ENDPOINT_URL_STS: proxy.url, AWS_REGION: REGION });
+    const before = proxy.actions.length;
+    const token = await gitlab.fake.mintIdToken({
+      project: 'payments/api',
+      ref: 'main',
+      aud: gitlab.fake.url,
+    });
+    expect((await checkToken(ns, 'assumed', token, proxy.url)).code).toBe(0);
+    expect(proxy.actions.slice(before)[0]).toBe('sts:AssumeRole');
   });
 
   it('check-access: every allowed project and ref is allowed by the live trust policy, nothing else is', async () => {
