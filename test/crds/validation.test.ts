@@ -80,7 +80,7 @@ async function getJson(kind: string, name: string): Promise<JsonObject> {
 
 const pathPattern = "'^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)*$'";
 const urlPattern = "'^https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~%+-]+)*$'";
-const refPattern = `'^[^\\s~^:\\[\\\\$"]+$'`;
+const refPattern = `'^[^\\s\\x00-\\x1f\\x7f~^:\\[\\\\$"]+$'`;
 
 const project = (path: string) => ({ access: [{ project: path, refs: ['main'] }] });
 const projectError = (path: string) =>

@@ -133,8 +133,8 @@ export const AccessEntrySchema = Type.Object(
         description: 'A branch or tag name, exact or with * and ? globs.',
         minLength: 1,
         maxLength: 255,
-        // Git's forbidden ref characters plus $ (IAM policy variables) and ".
-        pattern: '^[^\\s~^:\\[\\\\$"]+$',
+        // Git's forbidden ref characters (control characters included) plus $ (IAM policy variables) and ".
+        pattern: '^[^\\s\\x00-\\x1f\\x7f~^:\\[\\\\$"]+$',
       }),
       {
         description:
