@@ -43,7 +43,8 @@ export function likePattern(pattern: string): RegExp {
   const body = [...pattern]
     .map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
     .join('');
-  return new RegExp(`^${body}$`, 's');
+  // 'u': a ? matches one character, also outside the Basic Multilingual Plane.
+  return new RegExp(`^${body}$`, 'su');
 }
 
 function matchesOne(op: BaseOperator, requestValue: string, policyValue: string): boolean {

@@ -27,6 +27,7 @@ describe('IAM string conditions', () => {
     ['StringLike', 'v?', ['v1'], true],
     ['StringLike', 'v?', ['v10'], false], // ? is exactly one character
     ['StringLike', 'v?', ['v'], false],
+    ['StringLike', 'v?', ['v🚀'], true], // one character, not one UTF-16 unit
     ['StringLike', 'a*b*c', ['aXbYc'], true],
     ['StringLike', 'a.b', ['aXb'], false], // regex characters are literal
     ['StringLike', 'a+b', ['a+b'], true],
