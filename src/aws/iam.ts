@@ -115,23 +115,33 @@ export class IamPort {
     };
   }
 
+  /** The new provider's ARN; undefined when one for this URL exists already (someone was faster). */
   async createOidcProvider(input: {
     url: string;
     clientIds: string[];
     thumbprints: string[];
     tags: Tags;
-  }): Promise<string> {
-    const out = await this.send('CreateOpenIDConnectProvider', `OIDC provider https://${input.url}`, () =>
-      this.client.send(
-        new CreateOpenIDConnectProviderCommand({
-          Url: `https://${input.url}`,
-          ClientIDList: input.clientIds,
-          ...(input.thumbprints.length ? { ThumbprintList: input.thumbprints } : {}),
-          Tags: fromTags(input.tags),
-        }),
-      ),
-    );
-    return out.OpenIDConnectProviderArn ?? '';
+  }): Promise<string | undefined> {
+    const what = `OIDC provider https://${input.url}`;
+    try {
+      const out = await this.system.call(
+        'CreateOpenIDConnectProvider',
+        () =>
+          this.client.send(
+            new CreateOpenIDConnectProviderCommand({
+              Url: `https://${input.url}`,
+              ClientIDList: input.clientIds,
+              ...(input.thumbprints.length ? { ThumbprintList: input.thumbprints } : {}),
+              Tags: fromTags(input.tags),
+            }),
+          ),
+        outcomeOfAwsError,
+      );
+      return out.OpenIDConnectProviderArn ?? '';
+    } catch (err) {
+      if (isAwsError(err, 'EntityAlreadyExists')) return undefined;
+      throw classifyAwsError(err, 'iam:CreateOpenIDConnectProvider', what);
+    }
   }
 
   addClientId(arn: string, clientId: string): Promise<unknown> {

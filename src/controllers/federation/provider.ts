@@ -6,6 +6,7 @@
 // uses it any more.
 import { createHash } from 'node:crypto';
 import type { IamPort, OidcProvider } from '../../aws/iam.ts';
+import { RetryableError } from '../../runtime/outcome.ts';
 import { CLUSTER_TAG } from '../shared/ownership.ts';
 
 export const MANAGED_BY_TAG = 'gitlab-aws.io/managed-by';
@@ -31,7 +32,7 @@ export async function ensureProvider(
   input: { url: string; audiences: string[]; thumbprints: string[]; clusterId: string },
 ): Promise<{ arn: string; changes: string[] }> {
   const { url, audiences, thumbprints, clusterId } = input;
-  const existing = await iam.findOidcProvider(url);
+  let existing = await iam.findOidcProvider(url);
   if (!existing) {
     const arn = await iam.createOidcProvider({
       url,
@@ -44,25 +45,34 @@ export async function ensureProvider(
         ...(thumbprints.length ? { [THUMBPRINTS_TAG]: thumbprints.join(' ') } : {}),
       },
     });
-    return { arn, changes: [`created IAM OIDC provider ${arn}`] };
+    if (arn !== undefined) return { arn, changes: [`created IAM OIDC provider ${arn}`] };
+    // Another federation of the same instance created it a moment ago: adopt it, as below.
+    existing = await iam.findOidcProvider(url);
+    if (!existing) {
+      throw new RetryableError(
+        'AWSUnavailable',
+        `IAM says an OIDC provider for https://${url} exists but does not list it yet`,
+      );
+    }
   }
+  const provider = existing;
   const changes: string[] = [];
-  const missing = audiences.filter((a) => !existing.clientIds.includes(a));
+  const missing = audiences.filter((a) => !provider.clientIds.includes(a));
   for (const audience of missing) {
-    await iam.addClientId(existing.arn, audience);
-    changes.push(`added audience ${audience} to ${existing.arn}`);
+    await iam.addClientId(provider.arn, audience);
+    changes.push(`added audience ${audience} to ${provider.arn}`);
   }
   if (missing.length)
-    await iam.tagOidcProvider(existing.arn, Object.fromEntries(missing.map((a) => [audienceTag(a), a])));
-  const newThumbprints = thumbprints.filter((t) => !existing.thumbprints.includes(t));
+    await iam.tagOidcProvider(provider.arn, Object.fromEntries(missing.map((a) => [audienceTag(a), a])));
+  const newThumbprints = thumbprints.filter((t) => !provider.thumbprints.includes(t));
   if (newThumbprints.length) {
     // UpdateOpenIDConnectProviderThumbprint replaces the list: keep what is there.
-    const merged = [...existing.thumbprints, ...newThumbprints].slice(-5);
-    await iam.updateThumbprints(existing.arn, merged);
-    await iam.tagOidcProvider(existing.arn, { [THUMBPRINTS_TAG]: thumbprints.join(' ') });
-    changes.push(`added thumbprint ${newThumbprints.join(', ')} to ${existing.arn}`);
+    const merged = [...provider.thumbprints, ...newThumbprints].slice(-5);
+    await iam.updateThumbprints(provider.arn, merged);
+    await iam.tagOidcProvider(provider.arn, { [THUMBPRINTS_TAG]: thumbprints.join(' ') });
+    changes.push(`added thumbprint ${newThumbprints.join(', ')} to ${provider.arn}`);
   }
-  return { arn: existing.arn, changes };
+  return { arn: provider.arn, changes };
 }
 
 /** Removes the audiences we added that no federation wants any more; deletes the provider if it is ours and unused. */
