@@ -19,7 +19,7 @@ import {
 } from '../federation/env.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
 import { type MotoIamProxy, startMotoIamProxy } from '../harness/moto-iam-proxy.ts';
-import { type OperatorProcess, startOperatorProcess } from '../harness/operator-process.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
 import { waitFor } from '../harness/processes.ts';
 
 const POLICY_FILE = new URL('../../deploy/iam/operator-policy.json', import.meta.url);
@@ -90,15 +90,7 @@ beforeAll(async () => {
   op = startOperatorProcess(
     CLI,
     [
-      'run',
-      '--kubeconfig',
-      inject('kubeconfig'),
-      '--namespaces',
-      ns,
-      '--metrics-addr',
-      '127.0.0.1:0',
-      '--health-addr',
-      '127.0.0.1:0',
+      ...runArgs(ns),
       '--propagation-delay',
       '0s',
       '--connection-poll-interval',

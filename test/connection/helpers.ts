@@ -18,7 +18,7 @@ import {
   startCodeConnectionsFake,
 } from '../fakes/codeconnections/index.ts';
 import { createNamespace, kubeConfig, kubectl } from '../harness/kube.ts';
-import { type OperatorProcess, startOperatorProcess } from '../harness/operator-process.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
 import { waitFor } from '../harness/processes.ts';
 
 export const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
@@ -99,21 +99,7 @@ export function startOperator(
 ): OperatorProcess {
   return startOperatorProcess(
     CLI,
-    [
-      'run',
-      '--kubeconfig',
-      kubeconfig,
-      '--namespaces',
-      ns,
-      '--metrics-addr',
-      '127.0.0.1:0',
-      '--health-addr',
-      '127.0.0.1:0',
-      '--log-level',
-      'debug',
-      ...POLL_ARGS,
-      ...extraArgs,
-    ],
+    [...runArgs(ns, kubeconfig), '--log-level', 'debug', ...POLL_ARGS, ...extraArgs],
     {
       AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS: endpoint,
       AWS_REGION: 'us-east-1',

@@ -13,7 +13,7 @@ import type { GitLabAwsFederation } from '../../src/api/v1alpha1/index.ts';
 import { getCondition } from '../../src/runtime/conditions.ts';
 import { type GitLabFake, startGitLabFake } from '../fakes/gitlab/index.ts';
 import { createNamespace, kubeConfig, kubectl } from '../harness/kube.ts';
-import { type OperatorProcess, startOperatorProcess } from '../harness/operator-process.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
 import { waitFor } from '../harness/processes.ts';
 
 export const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
@@ -67,15 +67,7 @@ export function startOperator(
   return startOperatorProcess(
     CLI,
     [
-      'run',
-      '--kubeconfig',
-      inject('kubeconfig'),
-      '--namespaces',
-      namespace,
-      '--metrics-addr',
-      '127.0.0.1:0',
-      '--health-addr',
-      '127.0.0.1:0',
+      ...runArgs(namespace),
       '--propagation-delay',
       '1s',
       '--cluster-id',

@@ -17,7 +17,7 @@ import {
   waitForCondition,
 } from '../federation/env.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
-import { type OperatorProcess, startOperatorProcess } from '../harness/operator-process.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
 
 export interface Captured {
   ns: string;
@@ -57,15 +57,7 @@ export async function captureStatusObjects(): Promise<CaptureBed> {
     op = startOperatorProcess(
       CLI,
       [
-        'run',
-        '--kubeconfig',
-        inject('kubeconfig'),
-        '--namespaces',
-        ns,
-        '--metrics-addr',
-        '127.0.0.1:0',
-        '--health-addr',
-        '127.0.0.1:0',
+        ...runArgs(ns),
         '--propagation-delay',
         '1s',
         '--connection-poll-interval',

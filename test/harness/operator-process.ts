@@ -1,6 +1,7 @@
 // Runs an operator as its own process (as in production) and reads its JSON logs.
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { inject } from 'vitest';
 import { spawnGuarded, waitFor } from './processes.ts';
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: string; time?: string };
@@ -49,4 +50,19 @@ export function startOperatorProcess(
       return exited;
     },
   };
+}
+
+/** The start of every product operator's command line in tests: `run`, one namespace, ports picked by the OS. */
+export function runArgs(namespace: string, kubeconfig = inject('kubeconfig')): string[] {
+  return [
+    'run',
+    '--kubeconfig',
+    kubeconfig,
+    '--namespaces',
+    namespace,
+    '--metrics-addr',
+    '127.0.0.1:0',
+    '--health-addr',
+    '127.0.0.1:0',
+  ];
 }

@@ -19,7 +19,7 @@ import {
   waitForCondition,
 } from '../federation/env.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
-import { type OperatorProcess, startOperatorProcess } from '../harness/operator-process.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
 import { kubeconfigWithToken } from '../helm/helm.ts';
 
 const ops: OperatorProcess[] = [];
@@ -46,15 +46,7 @@ function operator(
   const op = startOperatorProcess(
     CLI,
     [
-      'run',
-      '--kubeconfig',
-      kubeconfig,
-      '--namespaces',
-      namespaces.join(','),
-      '--metrics-addr',
-      '127.0.0.1:0',
-      '--health-addr',
-      '127.0.0.1:0',
+      ...runArgs(namespaces.join(','), kubeconfig),
       '--propagation-delay',
       '0s',
       '--cluster-id',

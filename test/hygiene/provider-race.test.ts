@@ -3,7 +3,7 @@
 // absent and calls CreateOpenIDConnectProvider; all but one get
 // EntityAlreadyExists (409). They must adopt the provider the first one made,
 // not report AWSUnavailable and wait for a retry (found by the hygiene suite).
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   apply,
   awsEnv,
@@ -14,7 +14,7 @@ import {
   waitForCondition,
 } from '../federation/env.ts';
 import { createNamespace } from '../harness/kube.ts';
-import { startOperatorProcess } from '../harness/operator-process.ts';
+import { runArgs, startOperatorProcess } from '../harness/operator-process.ts';
 
 describe('shared OIDC provider, created concurrently', () => {
   it('never reports AWSUnavailable because another federation created the provider first', async () => {
@@ -24,15 +24,7 @@ describe('shared OIDC provider, created concurrently', () => {
     const op = startOperatorProcess(
       CLI,
       [
-        'run',
-        '--kubeconfig',
-        inject('kubeconfig'),
-        '--namespaces',
-        ns,
-        '--metrics-addr',
-        '127.0.0.1:0',
-        '--health-addr',
-        '127.0.0.1:0',
+        ...runArgs(ns),
         '--propagation-delay',
         '0s',
         '--cluster-id',

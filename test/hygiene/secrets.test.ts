@@ -22,7 +22,7 @@ import {
   waitForCondition,
 } from '../federation/env.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
-import { type OperatorProcess, startOperatorProcess } from '../harness/operator-process.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
 import { waitFor } from '../harness/processes.ts';
 
 const rand = () => randomBytes(6).toString('hex').toUpperCase();
@@ -64,15 +64,7 @@ beforeAll(async () => {
   op = startOperatorProcess(
     CLI,
     [
-      'run',
-      '--kubeconfig',
-      inject('kubeconfig'),
-      '--namespaces',
-      ns,
-      '--metrics-addr',
-      '127.0.0.1:0',
-      '--health-addr',
-      '127.0.0.1:0',
+      ...runArgs(ns),
       '--propagation-delay',
       '0s',
       '--cluster-id',

@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { getCondition } from '../../src/runtime/conditions.ts';
 import type { CustomObject } from '../../src/runtime/kube.ts';
 import { kubeConfig } from '../harness/kube.ts';
-import { type OperatorProcess, startOperatorProcess } from '../harness/operator-process.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
 import { waitFor } from '../harness/processes.ts';
 
 export const WIDGET_OPERATOR = fileURLToPath(new URL('../fixtures/widget-operator.ts', import.meta.url));
@@ -40,15 +40,7 @@ export function startWidgetOperator(
   kubeconfig = inject('kubeconfig'),
 ): OperatorProcess {
   return startOperatorProcess(WIDGET_OPERATOR, [
-    'run',
-    '--kubeconfig',
-    kubeconfig,
-    '--namespaces',
-    namespace,
-    '--metrics-addr',
-    '127.0.0.1:0',
-    '--health-addr',
-    '127.0.0.1:0',
+    ...runArgs(namespace, kubeconfig),
     '--log-level',
     'debug',
     ...extraArgs,
