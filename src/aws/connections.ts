@@ -18,8 +18,9 @@ import {
 } from '@aws-sdk/client-codestar-connections';
 import type { ExternalSystem } from '../runtime/external.ts';
 import { classifyAwsError, isAwsError, outcomeOfAwsError } from './errors.ts';
+import { fromTags, type Tags, toTags } from './tags.ts';
 
-export type Tags = Record<string, string>;
+export type { Tags };
 
 export interface Connection {
   arn: string;
@@ -103,10 +104,6 @@ export function regionOf(arn: string | undefined): string | undefined {
 const SERVICE: ConnectionsService = 'codestar-connections';
 // A runaway NextToken must not turn into an endless loop (250 connections fit in 3 pages).
 const MAX_PAGES = 50;
-
-const toTags = (tags: { Key?: string; Value?: string }[] | undefined): Tags =>
-  Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-const fromTags = (tags: Tags) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 
 // The 2019-12-01 model (this client) allows only codestar-connections host ARNs in
 // HostArn members; the resource is the same under either prefix (API-FACTS D,

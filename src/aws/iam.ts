@@ -31,8 +31,9 @@ import {
 } from '@aws-sdk/client-iam';
 import type { ExternalSystem } from '../runtime/external.ts';
 import { classifyAwsError, isAwsError, outcomeOfAwsError } from './errors.ts';
+import { fromTags, type Tags, toTags } from './tags.ts';
 
-export type Tags = Record<string, string>;
+export type { Tags };
 
 export interface OidcProvider {
   arn: string;
@@ -53,10 +54,6 @@ export interface Role {
   permissionsBoundaryArn?: string;
   tags: Tags;
 }
-
-const toTags = (tags: { Key?: string; Value?: string }[] | undefined): Tags =>
-  Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-const fromTags = (tags: Tags) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 
 export class IamPort {
   private readonly client: IAMClient;
@@ -214,15 +211,7 @@ export class IamPort {
     };
   }
 
-  async createRole(input: {
-    name: string;
-    path: string;
-    trustPolicy: string;
-    description: string;
-    maxSessionDuration: number;
-    permissionsBoundaryArn?: string;
-    tags: Tags;
-  }): Promise<string> {
+  async createRole(input: Omit<Role, 'arn'>): Promise<string> {
     const out = await this.send('CreateRole', `role ${input.name}`, () =>
       this.client.send(
         new CreateRoleCommand({

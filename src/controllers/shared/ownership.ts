@@ -7,7 +7,9 @@ export const OWNER_TAG = 'gitlab-aws.io/owner';
 export const CLUSTER_TAG = 'gitlab-aws.io/cluster';
 export const ADOPT_ANNOTATION = 'gitlab-aws.io/adopt';
 
-export type Tags = Record<string, string>;
+import type { Tags } from '../../aws/tags.ts';
+
+export type { Tags };
 
 /** `ours`: both marks match; `unmarked`: no owner tag; `other`: marked by another resource or cluster. */
 export type Ownership = 'ours' | 'unmarked' | 'other';
