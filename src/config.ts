@@ -105,6 +105,38 @@ export const FLAGS: FlagSpec[] = [
     check: positive,
   },
   {
+    name: 'aws-qps',
+    env: 'AWS_QPS',
+    type: 'number',
+    default: '10',
+    help: 'client-side limit on calls to each AWS API (IAM, STS, CodeConnections), per second',
+    check: positive,
+  },
+  {
+    name: 'aws-burst',
+    env: 'AWS_BURST',
+    type: 'integer',
+    default: '20',
+    help: 'calls to each AWS API allowed at once above --aws-qps',
+    check: positive,
+  },
+  {
+    name: 'gitlab-qps',
+    env: 'GITLAB_QPS',
+    type: 'number',
+    default: '10',
+    help: 'client-side limit on calls to each GitLab instance, per second (gitlab.com allows 2,000 a minute per user)',
+    check: positive,
+  },
+  {
+    name: 'gitlab-burst',
+    env: 'GITLAB_BURST',
+    type: 'integer',
+    default: '20',
+    help: 'calls to each GitLab instance allowed at once above --gitlab-qps',
+    check: positive,
+  },
+  {
     name: 'propagation-delay',
     env: 'PROPAGATION_DELAY',
     type: 'duration',
@@ -161,6 +193,11 @@ export const FLAGS: FlagSpec[] = [
 export const COMMANDS = ['run', 'help', 'version'] as const;
 export type Command = (typeof COMMANDS)[number];
 
+export interface RateLimit {
+  qps: number;
+  burst: number;
+}
+
 export interface OperatorConfig {
   kubeconfig?: string;
   namespaces: string[];
@@ -176,6 +213,8 @@ export interface OperatorConfig {
   maxConcurrentReconciles: number;
   resyncIntervalMs: number;
   propagationDelayMs: number;
+  awsRateLimit: RateLimit;
+  gitlabRateLimit: RateLimit;
   connectionPollIntervalMs: number;
   connectionPollMaxIntervalMs: number;
   shutdownTimeoutMs: number;
@@ -218,6 +257,8 @@ export function parseCommandLine(
     maxConcurrentReconciles: v['max-concurrent-reconciles'] as number,
     resyncIntervalMs: v['resync-interval'] as number,
     propagationDelayMs: v['propagation-delay'] as number,
+    awsRateLimit: { qps: v['aws-qps'] as number, burst: v['aws-burst'] as number },
+    gitlabRateLimit: { qps: v['gitlab-qps'] as number, burst: v['gitlab-burst'] as number },
     connectionPollIntervalMs: v['connection-poll-interval'] as number,
     connectionPollMaxIntervalMs: v['connection-poll-max-interval'] as number,
     shutdownTimeoutMs: v['shutdown-timeout'] as number,

@@ -25,17 +25,19 @@ export class AwsClients {
   private readonly connections = new Map<string, ConnectionsPort>();
   private readonly sts = new Map<string, STSClient>();
 
-  constructor(options: { defaultRegion?: string; clusterId: string; metrics: Metrics }) {
+  constructor(options: {
+    defaultRegion?: string;
+    clusterId: string;
+    metrics: Metrics;
+    /** Per AWS API; IAM's control plane is throttled per account, so stay well below it by default. */
+    rateLimit?: { qps: number; burst: number };
+  }) {
     this.defaultRegion = options.defaultRegion;
     this.sessionName = `gitlab-aws-operator-${options.clusterId}`.slice(0, 64);
-    // IAM's control plane is throttled per account; stay well below it.
-    this.iamSystem = new ExternalSystem('aws-iam', options.metrics, { qps: 10, burst: 20 });
-    this.stsSystem = new ExternalSystem('aws-sts', options.metrics, { qps: 10, burst: 20 });
-    // CodeConnections publishes no rate; stay low, its calls are few (polls of pending connections).
-    this.connectionsSystem = new ExternalSystem('aws-codeconnections', options.metrics, {
-      qps: 5,
-      burst: 10,
-    });
+    const limit = options.rateLimit ?? { qps: 10, burst: 20 };
+    this.iamSystem = new ExternalSystem('aws-iam', options.metrics, limit);
+    this.stsSystem = new ExternalSystem('aws-sts', options.metrics, limit);
+    this.connectionsSystem = new ExternalSystem('aws-codeconnections', options.metrics, limit);
   }
 
   /** IAM is global; the region only picks the endpoint partition and the STS endpoint. */

@@ -57,7 +57,10 @@ export class GitLabPort {
     this.api = new Gitlab({
       host: options.url,
       token: options.token,
-      requesterFn: gitlabRequester(options.caPem ? new Agent({ connect: { ca: options.caPem } }) : undefined),
+      requesterFn: gitlabRequester(
+        options.caPem ? new Agent({ connect: { ca: options.caPem } }) : undefined,
+        options.system,
+      ),
     } as never);
   }
 

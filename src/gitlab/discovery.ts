@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { connect } from 'node:tls';
 import { Agent, fetch } from 'undici';
 import { RetryableError } from '../runtime/outcome.ts';
+import { type RetryGate, retryAfterMs } from './requester.ts';
 
 export const DISCOVERY_TIMEOUT_MS = 5000;
 
@@ -19,7 +20,9 @@ async function getJson(
   url: string,
   caPem: string | undefined,
   what: string,
+  gate: RetryGate | undefined,
 ): Promise<Record<string, unknown>> {
+  await gate?.whenOpen();
   const dispatcher = caPem ? new Agent({ connect: { ca: caPem } }) : undefined;
   let res: Awaited<ReturnType<typeof fetch>>;
   try {
@@ -38,20 +41,30 @@ async function getJson(
     void dispatcher?.close();
   }
   if (!res.ok) {
+    const hinted = res.status === 429 || res.status === 503 ? retryAfterMs(res) : undefined;
+    if (hinted !== undefined) gate?.pause(hinted);
+    await res.body?.cancel();
     throw new RetryableError(
       'IssuerUnreachable',
       `${what} ${url} answered HTTP ${res.status}; AWS fetches it the same way at job time and would refuse the ID tokens (InvalidIdentityToken)`,
+      { retryAfterMs: hinted },
     );
   }
   return (await res.json()) as Record<string, unknown>;
 }
 
 /** Discovers the issuer of `gitlabUrl`, and checks that AWS can discover it from the issuer itself. */
-export async function discoverIssuer(gitlabUrl: string, caPem?: string): Promise<Discovery> {
+/** `gate`: the instance's Retry-After pause, shared with its API calls. */
+export async function discoverIssuer(
+  gitlabUrl: string,
+  caPem?: string,
+  gate?: RetryGate,
+): Promise<Discovery> {
   const doc = await getJson(
     `${gitlabUrl}/.well-known/openid-configuration`,
     caPem,
     'the OIDC discovery document',
+    gate,
   );
   const issuer = String(doc.issuer ?? '').replace(/\/+$/, '');
   if (!issuer.startsWith('https://')) {
@@ -67,6 +80,7 @@ export async function discoverIssuer(gitlabUrl: string, caPem?: string): Promise
       `${issuer}/.well-known/openid-configuration`,
       caPem,
       "the issuer's own discovery document",
+      gate,
     );
     if (String(final.issuer ?? '').replace(/\/+$/, '') !== issuer) {
       throw new RetryableError(
@@ -76,7 +90,7 @@ export async function discoverIssuer(gitlabUrl: string, caPem?: string): Promise
     }
   }
   const jwksUri = String(final.jwks_uri ?? '');
-  await getJson(jwksUri, caPem, 'the JWKS');
+  await getJson(jwksUri, caPem, 'the JWKS', gate);
   return { issuer, jwksUri };
 }
 

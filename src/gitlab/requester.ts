@@ -4,7 +4,9 @@
 // - it retries 429 and 502 ten times within milliseconds, ignoring
 //   Retry-After (API-FACTS, pitfall 15). Here a 429/502/503 is retried at most
 //   twice, after Retry-After (capped); past that the error carries the server's
-//   hint to the work queue, which waits at least that long.
+//   hint to the work queue, which waits at least that long. A Retry-After also
+//   pauses every other request to the same instance (`gate`): GitLab counts
+//   the limit per user across the instance.
 import { createRequesterFn, GitbeakerRequestError, GitbeakerTimeoutError } from '@gitbeaker/requester-utils';
 import { type Agent, fetch, Request, type Response } from 'undici';
 
@@ -46,7 +48,13 @@ async function fail(request: Request, response: Response, retryAfter?: number): 
   });
 }
 
-export function gitlabRequester(agent: Agent | undefined) {
+/** Shared by every request to one GitLab instance (the ExternalSystem). */
+export interface RetryGate {
+  pause(ms: number): void;
+  whenOpen(): Promise<void>;
+}
+
+export function gitlabRequester(agent: Agent | undefined, gate?: RetryGate) {
   return createRequesterFn(
     (_, options) => Promise.resolve(options),
     async (endpoint: string, options: Record<string, unknown> = {}) => {
@@ -69,6 +77,7 @@ export function gitlabRequester(agent: Agent | undefined) {
       const url = new URL(endpoint, base);
       url.search = searchParams ?? '';
       for (let attempt = 1; ; attempt++) {
+        await gate?.whenOpen();
         const request = new Request(url, { method, headers, body: payload, ...(signal ? { signal } : {}) });
         let response: Response;
         try {
@@ -86,7 +95,9 @@ export function gitlabRequester(agent: Agent | undefined) {
             status: response.status,
           };
         }
-        const wait = retryAfterMs(response) ?? 1000 * attempt;
+        const hinted = retryAfterMs(response);
+        if (hinted !== undefined && RETRY_STATUSES.includes(response.status)) gate?.pause(hinted);
+        const wait = hinted ?? 1000 * attempt;
         if (
           !RETRY_STATUSES.includes(response.status) ||
           attempt >= MAX_ATTEMPTS ||
@@ -95,7 +106,8 @@ export function gitlabRequester(agent: Agent | undefined) {
           return fail(request, response, RETRY_STATUSES.includes(response.status) ? wait : undefined);
         }
         await response.body?.cancel();
-        await new Promise((r) => setTimeout(r, wait));
+        if (gate && hinted !== undefined) await gate.whenOpen();
+        else await new Promise((r) => setTimeout(r, wait));
       }
     },
   );

@@ -9,6 +9,7 @@ export class ExternalSystem {
   readonly name: string;
   private readonly metrics: Metrics;
   private readonly bucket: TokenBucket;
+  private pausedUntil = 0;
 
   constructor(name: string, metrics: Metrics, limit: { qps: number; burst: number }) {
     this.name = name;
@@ -21,8 +22,10 @@ export class ExternalSystem {
     fn: () => Promise<T>,
     outcomeOf: (err: unknown) => string = () => 'error',
   ): Promise<T> {
+    await this.whenOpen();
     const wait = this.bucket.reserve();
     if (wait > 0) await sleep(wait);
+    await this.whenOpen();
     const end = this.metrics.externalRequestDuration.startTimer({ system: this.name, operation });
     try {
       const result = await fn();
@@ -33,6 +36,24 @@ export class ExternalSystem {
       throw err;
     } finally {
       end();
+    }
+  }
+
+  /**
+   * The system asked every client to wait (HTTP 429 with Retry-After): calls
+   * through here, and retries that honour the gate, wait until then. GitLab
+   * throttles per user across the instance, so one refusal stands for all.
+   */
+  pause(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+  }
+
+  /** Resolves once no pause is in force. */
+  async whenOpen(): Promise<void> {
+    for (;;) {
+      const remaining = this.pausedUntil - Date.now();
+      if (remaining <= 0) return;
+      await sleep(remaining);
     }
   }
 }

@@ -7,7 +7,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export type FlagType = 'string' | 'boolean' | 'duration' | 'integer' | 'list';
+export type FlagType = 'string' | 'boolean' | 'duration' | 'integer' | 'number' | 'list';
 
 export interface FlagSpec {
   name: string;
@@ -35,6 +35,10 @@ function convert(spec: FlagSpec, raw: string, source: string): FlagValue {
     case 'integer': {
       const n = Number(raw);
       return Number.isInteger(n) ? n : fail('use a whole number');
+    }
+    case 'number': {
+      const n = Number(raw);
+      return raw.trim() !== '' && Number.isFinite(n) ? n : fail('use a number');
     }
     case 'duration':
       try {

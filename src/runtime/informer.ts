@@ -136,7 +136,7 @@ export class Informer<T extends KubernetesObject> {
         limit: this.options.pageSize ?? 500,
         continueToken,
       });
-      for (const item of page.items) fresh.set(keyOf(item), item);
+      for (const item of page.items) fresh.set(keyOf(item), slim(item));
       continueToken = page.continueToken;
       resourceVersion = page.resourceVersion;
     } while (continueToken);
@@ -189,7 +189,7 @@ export class Informer<T extends KubernetesObject> {
               this.store.delete(key);
               this.emit('delete', obj);
             } else if (type === 'ADDED' || type === 'MODIFIED') {
-              this.store.set(key, obj);
+              this.store.set(key, slim(obj));
               if (!old) this.emit('add', obj);
               else if (old.metadata?.resourceVersion !== rv) this.emit('update', obj, old);
             }
@@ -221,4 +221,23 @@ export class Informer<T extends KubernetesObject> {
       }
     }
   }
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What the cache keeps of an object: without managedFields (as controller-runtime's
+ * default transform) and kubectl's last-applied copy of the spec, which no
+ * reconciler reads and which together are most of a small object's size.
+ */
+function slim<T extends KubernetesObject>(obj: T): T {
+  const metadata = obj.metadata;
+  if (metadata) {
+    delete metadata.managedFields;
+    if (metadata.annotations?.[LAST_APPLIED] !== undefined) {
+      delete metadata.annotations[LAST_APPLIED];
+      if (Object.keys(metadata.annotations).length === 0) delete metadata.annotations;
+    }
+  }
+  return obj;
 }

@@ -60,6 +60,8 @@ describe('the chart', () => {
     expect(c.env).toEqual([
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      // Heap limits that fit the default 256Mi memory limit (docs/bench.md).
+      { name: 'NODE_OPTIONS', value: '--max-semi-space-size=2 --max-old-space-size=160' },
     ]);
     expect(c.securityContext).toEqual({
       runAsNonRoot: true,
@@ -93,6 +95,7 @@ describe('the chart', () => {
       logLevel: 'debug',
       extraArgs: ['--connection-poll-interval=1m'],
       extraEnv: [{ name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' }],
+      nodeOptions: '--max-old-space-size=400',
       image: { tag: '1.2.3' },
     });
     const c = operatorContainer(objects);
@@ -112,6 +115,7 @@ describe('the chart', () => {
       '--connection-poll-interval=1m',
     ]);
     expect(c.env.slice(2)).toEqual([
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=400' },
       { name: 'AWS_REGION', value: 'eu-west-1' },
       { name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' },
     ]);

@@ -198,8 +198,9 @@ async function installAndRun(
   return { ns, release, op };
 }
 
+// A 403 next to a status or code (not, say, a reconcile that took 403 ms).
 const refusals = (op: OperatorProcess) =>
-  op.lines.filter((l) => /forbidden|\b403\b/i.test(JSON.stringify(l)));
+  op.lines.filter((l) => /forbidden|(?:code|status)\D{0,12}\b403\b/i.test(JSON.stringify(l)));
 
 /** No API call of the operator was refused (a refused Event or Lease call is only logged). */
 function expectNoForbidden(op: OperatorProcess): void {

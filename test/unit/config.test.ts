@@ -19,6 +19,8 @@ describe('command line', () => {
       logLevel: 'info',
       connectionPollIntervalMs: 30_000,
       connectionPollMaxIntervalMs: 300_000,
+      awsRateLimit: { qps: 10, burst: 20 },
+      gitlabRateLimit: { qps: 10, burst: 20 },
     });
   });
 
@@ -39,6 +41,10 @@ describe('command line', () => {
       KUBECONFIG: '/k',
       CONNECTION_POLL_INTERVAL: '5s',
       CONNECTION_POLL_MAX_INTERVAL: '1m',
+      AWS_QPS: '2.5',
+      AWS_BURST: '5',
+      GITLAB_QPS: '30',
+      GITLAB_BURST: '60',
     };
     const { config } = parseCommandLine(['run', '--resync-interval=1h', '--namespaces', 'c'], env);
     expect(config).toMatchObject({
@@ -57,6 +63,8 @@ describe('command line', () => {
       logLevel: 'debug',
       connectionPollIntervalMs: 5000,
       connectionPollMaxIntervalMs: 60_000,
+      awsRateLimit: { qps: 2.5, burst: 5 },
+      gitlabRateLimit: { qps: 30, burst: 60 },
     });
     expect(parseCommandLine(['run', '--leader-elect=false'], env).config.leaderElect).toBe(false);
   });
@@ -71,6 +79,8 @@ describe('command line', () => {
       ['run', '--max-concurrent-reconciles', '0'],
       'invalid value for --max-concurrent-reconciles: must be greater than zero',
     ],
+    [['run', '--aws-qps', 'fast'], 'invalid value "fast" for --aws-qps: use a number'],
+    [['run', '--gitlab-qps', '0'], 'invalid value for --gitlab-qps: must be greater than zero'],
     [['run', '--metrics-addr', 'localhost'], 'invalid value for --metrics-addr: use host:port or :port'],
     [
       ['run', '--log-level', 'loud'],

@@ -14,6 +14,41 @@ export type ConnectionStep =
   | { kind: 'created'; arn: string; missing: string | undefined }
   | { kind: 'observed'; connection: Connection; adopted: boolean; missing: string | undefined };
 
+/** How long lookups by name share one listing of the account's connections. */
+export const LISTING_TTL_MS = 10_000;
+
+/**
+ * ListConnections pages through every connection of the account, so N
+ * GitLabConnections created together would read N × N/100 pages (measured with
+ * `npm run bench`). Lookups by name within LISTING_TTL_MS share one listing
+ * per account and Region, and the connections this process creates are added
+ * to it. Deletion does not use it: it always lists afresh.
+ */
+export class ConnectionListing {
+  private readonly ttlMs: number;
+  private readonly byPort = new WeakMap<ConnectionsPort, { expires: number; list: Promise<Connection[]> }>();
+
+  constructor(ttlMs = LISTING_TTL_MS) {
+    this.ttlMs = ttlMs;
+  }
+
+  list(port: ConnectionsPort): Promise<Connection[]> {
+    const hit = this.byPort.get(port);
+    if (hit && hit.expires > Date.now()) return hit.list;
+    const entry = { expires: Date.now() + this.ttlMs, list: port.listConnections() };
+    this.byPort.set(port, entry);
+    entry.list.catch(() => {
+      if (this.byPort.get(port) === entry) this.byPort.delete(port);
+    });
+    return entry.list;
+  }
+
+  added(port: ConnectionsPort, connection: Connection): void {
+    const hit = this.byPort.get(port);
+    if (hit) hit.list = hit.list.then((all) => [...all, connection]);
+  }
+}
+
 export async function ensureConnection(
   port: ConnectionsPort,
   r: Resolved,
@@ -21,6 +56,7 @@ export async function ensureConnection(
   hostArn: string | undefined,
   clusterId: string,
   tags: Tags,
+  listing: ConnectionListing,
 ): Promise<ConnectionStep> {
   let missing: string | undefined;
   if (recordedArn) {
@@ -29,7 +65,7 @@ export async function ensureConnection(
     missing = recordedArn;
   }
 
-  const existing = await findByName(port, r, clusterId, r.adopt);
+  const existing = await findByName(port, r, clusterId, r.adopt, await listing.list(port));
   if (existing.kind === 'conflict') {
     const { pick, sameNamed } = existing;
     throw new TerminalError(
@@ -60,6 +96,13 @@ export async function ensureConnection(
     ...(hostArn ? { hostArn } : { providerType: 'GitLab' as const }),
     tags,
   });
+  listing.added(port, {
+    arn,
+    name: r.connectionName,
+    providerType: hostArn ? undefined : 'GitLab',
+    status: 'PENDING',
+    hostArn,
+  });
   return { kind: 'created', arn, missing };
 }
 
@@ -81,8 +124,9 @@ export async function findByName(
   r: Resolved,
   clusterId: string,
   adopt: boolean,
+  all?: Connection[],
 ): Promise<Found> {
-  const sameNamed = (await port.listConnections()).filter((c) => c.name === r.connectionName);
+  const sameNamed = (all ?? (await port.listConnections())).filter((c) => c.name === r.connectionName);
   const pick = await pickByName(port, sameNamed, r.owner, clusterId, adopt);
   if (pick.kind === 'conflict') return { kind: 'conflict', pick, sameNamed: sameNamed.length };
   if (pick.kind === 'adopt') {

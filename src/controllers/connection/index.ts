@@ -16,6 +16,7 @@ export const connectionController: ControllerRegistration = (deps) =>
         defaultRegion: deps.config.awsRegion,
         clusterId: deps.config.clusterId,
         metrics: deps.metrics,
+        rateLimit: deps.config.awsRateLimit,
       }),
       clusterId: deps.config.clusterId,
       defaultRegion: deps.config.awsRegion,

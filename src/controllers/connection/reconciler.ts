@@ -22,7 +22,7 @@ import {
   pendingAuthorizationMessage,
   REASONS,
 } from './conditions.ts';
-import { ensureConnection } from './connection.ts';
+import { ConnectionListing, ensureConnection } from './connection.ts';
 import { CreatedArns } from './created.ts';
 import { finalizeConnection } from './delete.ts';
 import { desiredTags, hostPhase } from './desired.ts';
@@ -51,6 +51,8 @@ const AFTER_CREATE_MS = 0;
 export class ConnectionReconciler implements Reconciler<GitLabConnection> {
   private readonly deps: ConnectionDeps;
   private readonly created = new CreatedArns();
+  private readonly listing = new ConnectionListing();
+  private prunedAt = 0;
 
   constructor(deps: ConnectionDeps) {
     this.deps = deps;
@@ -76,7 +78,11 @@ export class ConnectionReconciler implements Reconciler<GitLabConnection> {
     const ref = `glconn/${obj.metadata.name} -n ${obj.metadata.namespace}`;
     const conditions = new ConditionWriter(status, obj, this.deps);
     const recorded = this.created.recall(obj);
-    this.deps.pending.retain(ctx.cached().map(keyOf));
+    // Pruning walks every cached object: once a minute, not on every reconcile (O(N²) per resync).
+    if (Date.now() - this.prunedAt > 60_000) {
+      this.prunedAt = Date.now();
+      this.deps.pending.retain(ctx.cached().map(keyOf));
+    }
 
     // 1. The host (self-managed GitLab only).
     let host: Host | undefined;
@@ -106,7 +112,15 @@ export class ConnectionReconciler implements Reconciler<GitLabConnection> {
     }
 
     // 2. The connection.
-    const step = await ensureConnection(port, r, recorded.connectionArn, host?.arn, clusterId, tags);
+    const step = await ensureConnection(
+      port,
+      r,
+      recorded.connectionArn,
+      host?.arn,
+      clusterId,
+      tags,
+      this.listing,
+    );
     if (step.missing) this.deletedOutside(ctx, 'connection', step.missing);
     if (step.kind === 'created') {
       this.created.remember(obj, { connectionArn: step.arn });

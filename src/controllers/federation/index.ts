@@ -7,6 +7,19 @@ import { ExternalSystem } from '../../runtime/external.ts';
 import { SecretReader } from '../shared/secrets.ts';
 import { FederationReconciler } from './reconciler.ts';
 
+/** One rate limit per GitLab instance: gitlab.com limits each user, one slow instance must not hold up another. */
+function perInstance(make: () => ExternalSystem): (url: string) => ExternalSystem {
+  const systems = new Map<string, ExternalSystem>();
+  return (url) => {
+    let system = systems.get(url);
+    if (!system) {
+      system = make();
+      systems.set(url, system);
+    }
+    return system;
+  };
+}
+
 export const federationController: ControllerRegistration = (deps) =>
   new Controller<GitLabAwsFederation>({
     ...controllerDefaults(deps),
@@ -17,9 +30,12 @@ export const federationController: ControllerRegistration = (deps) =>
         defaultRegion: deps.config.awsRegion,
         clusterId: deps.config.clusterId,
         metrics: deps.metrics,
+        rateLimit: deps.config.awsRateLimit,
       }),
       secrets: new SecretReader(deps.kubeConfig),
-      gitlabSystem: new ExternalSystem('gitlab', deps.metrics, { qps: 5, burst: 20 }),
+      gitlabSystemFor: perInstance(
+        () => new ExternalSystem('gitlab', deps.metrics, deps.config.gitlabRateLimit),
+      ),
       clusterId: deps.config.clusterId,
       defaultRegion: deps.config.awsRegion,
       propagationDelayMs: deps.config.propagationDelayMs,

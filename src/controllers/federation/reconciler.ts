@@ -5,8 +5,10 @@ import { createHash } from 'node:crypto';
 import { providerUrlOf } from '../../access/check.ts';
 import type { GitLabAwsFederation, GitLabAwsFederationStatus } from '../../api/v1alpha1/index.ts';
 import type { AwsClients } from '../../aws/clients.ts';
+import type { OidcProvider } from '../../aws/iam.ts';
 import { describeTarget, GitLabPort, type Target } from '../../gitlab/client.ts';
-import { discoverIssuer, serverThumbprint } from '../../gitlab/discovery.ts';
+import { type Discovery, discoverIssuer, serverThumbprint } from '../../gitlab/discovery.ts';
+import { KeyedMutex, TtlCache } from '../../runtime/cache.ts';
 import { getCondition, setCondition } from '../../runtime/conditions.ts';
 import type { ReconcileContext, Reconciler } from '../../runtime/controller.ts';
 import type { ExternalSystem } from '../../runtime/external.ts';
@@ -26,16 +28,30 @@ type Status = GitLabAwsFederationStatus & { conditions?: Condition[] };
 export interface FederationDeps {
   aws: AwsClients;
   secrets: SecretReader;
-  gitlabSystem: ExternalSystem;
+  /** The rate-limited channel to one GitLab instance. */
+  gitlabSystemFor: (url: string) => ExternalSystem;
   clusterId: string;
   defaultRegion: string | undefined;
   propagationDelayMs: number;
   now?: () => Date;
 }
 
+/**
+ * How long an issuer's discovery and the shared provider's state are trusted
+ * before they are read again. Both are shared by every federation of a GitLab
+ * instance; without this a resync of N federations reads them N times. A
+ * change made behind the operator's back (a deleted provider, an unreachable
+ * issuer) is noticed within this time plus a resync.
+ */
+export const SHARED_STATE_TTL_MS = 5 * 60_000;
+
 export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
   private readonly deps: FederationDeps;
   private readonly gitlabClients = new Map<string, GitLabPort>();
+  private readonly issuers = new TtlCache<{ discovery: Discovery; thumbprint?: string }>(SHARED_STATE_TTL_MS);
+  private readonly providers = new TtlCache<OidcProvider>(SHARED_STATE_TTL_MS);
+  /** Changes to one provider happen one at a time, so audiences added together are not lost. */
+  private readonly providerLocks = new KeyedMutex();
 
   constructor(deps: FederationDeps) {
     this.deps = deps;
@@ -91,11 +107,12 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
       const stillWanted = this.liveFederations(ctx)
         .filter((f) => f.status?.issuer === issuer)
         .map((f) => resolve(f, this.deps.defaultRegion).audience);
+      const url = providerUrlOf(issuer);
+      const key = providerKey(r.assumeRoleArn, url);
       changes.push(
-        ...(await releaseProvider(iam, {
-          url: providerUrlOf(issuer),
-          stillWanted,
-          clusterId: this.deps.clusterId,
+        ...(await this.providerLocks.run(key, async () => {
+          this.providers.delete(key);
+          return releaseProvider(iam, { url, stillWanted, clusterId: this.deps.clusterId });
         })),
       );
     }
@@ -125,7 +142,7 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
       .digest('hex');
     let port = this.gitlabClients.get(key);
     if (!port) {
-      port = new GitLabPort({ url: r.url, token, caPem, system: this.deps.gitlabSystem });
+      port = new GitLabPort({ url: r.url, token, caPem, system: this.deps.gitlabSystemFor(r.url) });
       // Rotated tokens leave old clients behind; keep the cache from growing without bound.
       if (this.gitlabClients.size >= 256) this.gitlabClients.delete(this.gitlabClients.keys().next().value!);
       this.gitlabClients.set(key, port);
@@ -185,9 +202,15 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
 
     // 1. Issuer, as AWS will discover it at job time.
     const caPem = await this.caPem(fed);
-    let discovery: Awaited<ReturnType<typeof discoverIssuer>>;
+    let issuer: { discovery: Discovery; thumbprint?: string };
     try {
-      discovery = await discoverIssuer(r.url, caPem);
+      issuer = await this.issuers.get(`${r.url}\n${caPem ?? ''}`, async () => {
+        const discovery = await discoverIssuer(r.url, caPem, this.deps.gitlabSystemFor(r.url));
+        return {
+          discovery,
+          thumbprint: caPem ? await serverThumbprint(discovery.jwksUri, caPem) : undefined,
+        };
+      });
     } catch (err) {
       set(
         'IssuerDiscoverable',
@@ -197,6 +220,7 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
       );
       throw err;
     }
+    const { discovery } = issuer;
     set('IssuerDiscoverable', true, 'Discovered', `issuer ${discovery.issuer}, keys at ${discovery.jwksUri}`);
     status.issuer = discovery.issuer;
 
@@ -204,25 +228,29 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
     const providerUrl = providerUrlOf(discovery.issuer);
     const thumbprints = spec.identityProvider?.thumbprints?.length
       ? spec.identityProvider.thumbprints.map((t) => t.toLowerCase())
-      : caPem
-        ? [await serverThumbprint(discovery.jwksUri, caPem)]
+      : issuer.thumbprint
+        ? [issuer.thumbprint]
         : [];
     if (thumbprints.length) status.thumbprints = thumbprints;
     else delete status.thumbprints;
-    const audiences = [
-      ...new Set([
-        r.audience,
-        ...this.liveFederations(ctx)
-          .filter((f) => f.status?.issuer === discovery.issuer)
-          .map((f) => resolve(f, this.deps.defaultRegion).audience),
-      ]),
-    ].sort();
+    // Only this federation's audience: every federation adds its own. (Collecting all of
+    // them from the cache on each reconcile cost O(N) per reconcile, O(N²) per resync.)
+    const audiences = [r.audience];
     const iam = this.deps.aws.iamFor(r.region, r.assumeRoleArn);
-    const provider = await ensureProvider(iam, {
-      url: providerUrl,
-      audiences,
-      thumbprints,
-      clusterId: this.deps.clusterId,
+    const key = providerKey(r.assumeRoleArn, providerUrl);
+    const provider = await this.providerLocks.run(key, async () => {
+      try {
+        const result = await ensureProvider(
+          iam,
+          { url: providerUrl, audiences, thumbprints, clusterId: this.deps.clusterId },
+          this.providers.peek(key),
+        );
+        this.providers.set(key, result.provider);
+        return result;
+      } catch (err) {
+        this.providers.delete(key);
+        throw err;
+      }
     });
     changes.push(...provider.changes);
     status.identityProviderArn = provider.arn;
@@ -289,6 +317,13 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
           environmentScope: scope,
           protected: cv.protected ?? false,
         });
+      // Named in the status before anything is written: a reconcile that fails half-way
+      // still records the target, so that a later change of target cleans it up.
+      const here = describeTarget(target);
+      status.ciVariables = [
+        ...(fed.status?.ciVariables ?? []).filter((v) => v.target !== here),
+        ...desired.map((d) => ({ target: here, key: d.key, environmentScope: d.environmentScope })),
+      ];
       const result = await ensureVariables(gitlab, target, desired, r.owner);
       changes.push(...(await this.leaveOldTargets(gitlab, fed, target, r.owner)));
       changes.push(...result.changes);
@@ -386,3 +421,6 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
     );
   }
 }
+
+/** IAM is global: one provider per URL per account, and the credentials (an assumed role or ours) pick the account. */
+const providerKey = (assumeRoleArn: string | undefined, url: string) => `${assumeRoleArn ?? ''}|${url}`;
