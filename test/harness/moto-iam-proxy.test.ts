@@ -277,6 +277,54 @@ describe('fault injection', () => {
   });
 });
 
+describe('fault injection at random (probability)', () => {
+  const list = (client: IAMClient) =>
+    client.send(new ListOpenIDConnectProvidersCommand({})).then(
+      () => 'ok',
+      (e: { name?: string }) => e.name,
+    );
+
+  it('throttles about that share of the matching requests, and counts them', async () => {
+    const once = new IAMClient(clientConfig(proxy.url, 1));
+    const fault = proxy.faults.add({
+      action: 'ListOpenIDConnectProviders',
+      type: 'throttle',
+      probability: 0.5,
+    });
+    const outcomes: (string | undefined)[] = [];
+    for (let i = 0; i < 200; i++) outcomes.push(await list(once));
+    const throttled = outcomes.filter((o) => o === 'Throttling').length;
+    expect(outcomes.filter((o) => o !== 'Throttling' && o !== 'ok')).toEqual([]);
+    // Binomial(200, 0.5): 100 ± 7 (1 sigma); 60..140 is beyond 5 sigma.
+    expect(throttled).toBeGreaterThan(60);
+    expect(throttled).toBeLessThan(140);
+    expect(fault.hits).toBe(throttled);
+    // Another action is not affected.
+    const sts = new STSClient(clientConfig(proxy.url, 1));
+    for (let i = 0; i < 10; i++) {
+      expect((await sts.send(new GetCallerIdentityCommand({}))).$metadata.httpStatusCode).toBe(200);
+    }
+    sts.destroy();
+    once.destroy();
+  });
+
+  it('never fires at probability 0, always at 1; spared requests do not use up times', async () => {
+    const once = new IAMClient(clientConfig(proxy.url, 1));
+    const never = proxy.faults.add({ type: 'throttle', probability: 0, times: 1 });
+    for (let i = 0; i < 20; i++) expect(await list(once)).toBe('ok');
+    expect(never.hits).toBe(0);
+    proxy.faults.clear();
+    const always = proxy.faults.add({ type: 'server-error', probability: 1, times: 2 });
+    expect([await list(once), await list(once), await list(once)]).toEqual([
+      'ServiceFailureException',
+      'ServiceFailureException',
+      'ok',
+    ]);
+    expect(always.hits).toBe(2);
+    once.destroy();
+  });
+});
+
 describe('the shared proxy of the test run', () => {
   it('is provided as motoIamUrl', async () => {
     const shared = new IAMClient(clientConfig(inject('motoIamUrl')));

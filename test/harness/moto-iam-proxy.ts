@@ -18,7 +18,8 @@
 //   by an injected fault, so tests can compare the operator's IAM policy with
 //   the calls it really makes;
 // - injects faults (`faults.add`): IAM's `Throttling` (HTTP 400, "Rate
-//   exceeded") or `ServiceFailure` (HTTP 500).
+//   exceeded") or `ServiceFailure` (HTTP 500), for a number of requests
+//   (`times`) and/or at random (`probability`), and counts them (`hits`).
 //
 // Delete + create is not atomic in moto. Through the proxy it is: the two
 // synthetic actions hold an exclusive lock, forwarded requests a shared one,
@@ -39,6 +40,17 @@ export interface MotoIamFault {
   type: 'throttle' | 'server-error';
   /** How many matching requests get the fault; unlimited (until `clear()`) when left out. */
   times?: number;
+  /**
+   * Chance (0..1) that a matching request gets the fault; 1 when left out. A
+   * request spared by the dice does not use up `times` and goes on to the
+   * next matching fault, or to moto.
+   */
+  probability?: number;
+}
+
+/** What `faults.add` returns: how many requests the fault has answered so far. */
+export interface MotoIamFaultHandle {
+  readonly hits: number;
 }
 
 export interface MotoIamProxy {
@@ -47,7 +59,7 @@ export interface MotoIamProxy {
   /** Every action received, in order: `iam:CreateRole`, `sts:GetCallerIdentity`, ... */
   actions: string[];
   faults: {
-    add: (fault: MotoIamFault) => void;
+    add: (fault: MotoIamFault) => MotoIamFaultHandle;
     clear: () => void;
   };
   close: () => Promise<void>;
@@ -93,15 +105,21 @@ class IamError extends Error {
 export async function startMotoIamProxy(motoUrl: string): Promise<MotoIamProxy> {
   const target = new URL(motoUrl);
   const actions: string[] = [];
-  const faults: Array<MotoIamFault & { left: number }> = [];
+  const faults: Array<MotoIamFault & { left: number; hits: number }> = [];
   const lock = new ReadWriteLock();
 
   const takeFault = (action: string): MotoIamFault | undefined => {
     const bare = action.slice(action.indexOf(':') + 1);
     const fault = faults.find(
-      (f) => f.left > 0 && (f.action === undefined || f.action === action || f.action === bare),
+      (f) =>
+        f.left > 0 &&
+        (f.action === undefined || f.action === action || f.action === bare) &&
+        (f.probability === undefined || Math.random() < f.probability),
     );
-    if (fault) fault.left -= 1;
+    if (fault) {
+      fault.left -= 1;
+      fault.hits += 1;
+    }
     return fault;
   };
 
@@ -156,7 +174,13 @@ export async function startMotoIamProxy(motoUrl: string): Promise<MotoIamProxy> 
     actions,
     faults: {
       add: (fault) => {
-        faults.push({ ...fault, left: fault.times ?? Number.POSITIVE_INFINITY });
+        const entry = { ...fault, left: fault.times ?? Number.POSITIVE_INFINITY, hits: 0 };
+        faults.push(entry);
+        return {
+          get hits() {
+            return entry.hits;
+          },
+        };
       },
       clear: () => {
         faults.length = 0;

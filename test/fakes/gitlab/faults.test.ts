@@ -124,3 +124,50 @@ describe('latency', () => {
     expect(res.status).toBe(503);
   });
 });
+
+describe('at random (probability) and the arrival log', () => {
+  it('answers about that share of matching requests with 429, and logs every arrival with its time', async () => {
+    fake.faults.clearArrivals();
+    const fault = fake.faults.add({
+      path: /^\/oauth\/discovery\/keys$/,
+      status: 429,
+      retryAfterSeconds: 1,
+      probability: 0.5,
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 200; i++) statuses.push((await fetch(`${fake.url}/oauth/discovery/keys`)).status);
+    const throttled = statuses.filter((s) => s === 429).length;
+    expect(statuses.filter((s) => s !== 429 && s !== 200)).toEqual([]);
+    // Binomial(200, 0.5): 100 ± 7 (1 sigma); 60..140 is beyond 5 sigma.
+    expect(throttled).toBeGreaterThan(60);
+    expect(throttled).toBeLessThan(140);
+    expect(fault.hits).toBe(throttled);
+    // Another path is not affected.
+    expect((await fetch(`${fake.url}/.well-known/openid-configuration`)).status).toBe(200);
+
+    const arrivals = fake.faults.arrivals;
+    expect(arrivals).toHaveLength(201);
+    expect(arrivals.map((a) => a.status ?? 200)).toEqual([...statuses, 200]);
+    expect(arrivals.filter((a) => a.status === 429).every((a) => a.retryAfterSeconds === 1)).toBe(true);
+    expect(arrivals.at(-1)).toMatchObject({ method: 'GET', path: '/.well-known/openid-configuration' });
+    for (let i = 1; i < arrivals.length; i++) {
+      expect(arrivals[i]!.at).toBeGreaterThanOrEqual(arrivals[i - 1]!.at);
+    }
+    fake.faults.clear();
+    expect(fake.faults.arrivals).toHaveLength(201); // clear() removes faults, not the log
+    fake.faults.clearArrivals();
+    expect(fake.faults.arrivals).toHaveLength(0);
+  });
+
+  it('never fires at probability 0, always at 1; spared requests do not use up times', async () => {
+    const never = fake.faults.add({ status: 503, probability: 0, times: 1 });
+    for (let i = 0; i < 20; i++) expect((await fetch(`${fake.url}/oauth/discovery/keys`)).status).toBe(200);
+    expect(never.hits).toBe(0);
+    fake.faults.clear();
+    const always = fake.faults.add({ status: 503, probability: 1, times: 2 });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await fetch(`${fake.url}/oauth/discovery/keys`)).status);
+    expect(statuses).toEqual([503, 503, 200]);
+    expect(always.hits).toBe(2);
+  });
+});

@@ -16,6 +16,12 @@ export interface FaultSpec {
   status?: number;
   /** How many matching requests it affects (default: all, until cleared). */
   times?: number;
+  /**
+   * Chance (0..1) that a matching request is affected (default 1). A request
+   * spared by the dice does not use up `times` and goes on to the next
+   * matching fault, or is served normally.
+   */
+  probability?: number;
   /** For 429: the `Retry-After` value (default 60, Rack::Attack's period remainder). */
   retryAfterSeconds?: number;
   /** Wait this long before answering (or before serving normally). */
@@ -32,8 +38,30 @@ export interface Fault {
   remove(): void;
 }
 
+/** One request as fault injection saw it: when it arrived, and what an injected fault made of it. */
+export interface Arrival {
+  /** `Date.now()` when the request reached fault matching (its body read). */
+  at: number;
+  method: string;
+  path: string;
+  /** The injected status, if a fault answered it. */
+  status?: number;
+  /** The Retry-After the injected 429 carried, in seconds. */
+  retryAfterSeconds?: number;
+}
+
 export class Faults {
   private list: Fault[] = [];
+  /**
+   * Every request since start or reset, in arrival order, with its arrival
+   * time: to measure how a client spaces its requests after a 429. Not
+   * emptied by `clear()` nor by the fake's `reset()`, only by `clearArrivals()`.
+   */
+  readonly arrivals: Arrival[] = [];
+
+  clearArrivals(): void {
+    this.arrivals.length = 0;
+  }
 
   add(spec: FaultSpec): Fault {
     const fault: Fault = { spec, hits: 0, remove: () => this.remove(fault) };
@@ -55,9 +83,16 @@ export class Faults {
       (f) =>
         (!f.spec.method || f.spec.method.toUpperCase() === method) &&
         (!f.spec.path || f.spec.path.test(path)) &&
-        f.hits < (f.spec.times ?? Number.POSITIVE_INFINITY),
+        f.hits < (f.spec.times ?? Number.POSITIVE_INFINITY) &&
+        (f.spec.probability === undefined || Math.random() < f.spec.probability),
     );
     if (fault) fault.hits += 1;
+    const arrival: Arrival = { at: Date.now(), method, path };
+    if (fault?.spec.status !== undefined) {
+      arrival.status = fault.spec.status;
+      if (fault.spec.status === 429) arrival.retryAfterSeconds = fault.spec.retryAfterSeconds ?? 60;
+    }
+    this.arrivals.push(arrival);
     return fault;
   }
 }
