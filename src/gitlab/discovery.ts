@@ -22,7 +22,7 @@ async function getJson(
   what: string,
   gate: RetryGate | undefined,
 ): Promise<Record<string, unknown>> {
-  await gate?.whenOpen();
+  await gate?.whenOpen(1000);
   const dispatcher = caPem ? new Agent({ connect: { ca: caPem } }) : undefined;
   let res: Awaited<ReturnType<typeof fetch>>;
   try {
@@ -53,8 +53,10 @@ async function getJson(
   return (await res.json()) as Record<string, unknown>;
 }
 
-/** Discovers the issuer of `gitlabUrl`, and checks that AWS can discover it from the issuer itself. */
-/** `gate`: the instance's Retry-After pause, shared with its API calls. */
+/**
+ * Discovers the issuer of `gitlabUrl`, and checks that AWS can discover it from
+ * the issuer itself. `gate`: the instance's Retry-After pause, shared with its API calls.
+ */
 export async function discoverIssuer(
   gitlabUrl: string,
   caPem?: string,

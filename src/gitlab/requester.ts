@@ -51,7 +51,8 @@ async function fail(request: Request, response: Response, retryAfter?: number): 
 /** Shared by every request to one GitLab instance (the ExternalSystem). */
 export interface RetryGate {
   pause(ms: number): void;
-  whenOpen(): Promise<void>;
+  /** Waits out a pause up to `maxWaitMs`; throws a RetryableError for a longer one. */
+  whenOpen(maxWaitMs?: number): Promise<void>;
 }
 
 export function gitlabRequester(agent: Agent | undefined, gate?: RetryGate) {
@@ -77,7 +78,7 @@ export function gitlabRequester(agent: Agent | undefined, gate?: RetryGate) {
       const url = new URL(endpoint, base);
       url.search = searchParams ?? '';
       for (let attempt = 1; ; attempt++) {
-        await gate?.whenOpen();
+        await gate?.whenOpen(MAX_INLINE_WAIT_MS);
         const request = new Request(url, { method, headers, body: payload, ...(signal ? { signal } : {}) });
         let response: Response;
         try {
@@ -106,7 +107,7 @@ export function gitlabRequester(agent: Agent | undefined, gate?: RetryGate) {
           return fail(request, response, RETRY_STATUSES.includes(response.status) ? wait : undefined);
         }
         await response.body?.cancel();
-        if (gate && hinted !== undefined) await gate.whenOpen();
+        if (gate && hinted !== undefined) await gate.whenOpen(MAX_INLINE_WAIT_MS);
         else await new Promise((r) => setTimeout(r, wait));
       }
     },

@@ -3,7 +3,11 @@
 // times it. Error classification stays with the adapters, which know the system.
 import { sleep } from './backoff.ts';
 import type { Metrics } from './metrics.ts';
+import { RetryableError } from './outcome.ts';
 import { TokenBucket } from './ratelimit.ts';
+
+/** The longest a call waits out a pause in place; longer pauses go back to the work queue. */
+const MAX_CALL_WAIT_MS = 1000;
 
 export class ExternalSystem {
   readonly name: string;
@@ -22,10 +26,10 @@ export class ExternalSystem {
     fn: () => Promise<T>,
     outcomeOf: (err: unknown) => string = () => 'error',
   ): Promise<T> {
-    await this.whenOpen();
+    await this.whenOpen(MAX_CALL_WAIT_MS);
     const wait = this.bucket.reserve();
     if (wait > 0) await sleep(wait);
-    await this.whenOpen();
+    await this.whenOpen(MAX_CALL_WAIT_MS);
     const end = this.metrics.externalRequestDuration.startTimer({ system: this.name, operation });
     try {
       const result = await fn();
@@ -48,11 +52,23 @@ export class ExternalSystem {
     this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
   }
 
-  /** Resolves once no pause is in force. */
-  async whenOpen(): Promise<void> {
+  /**
+   * Resolves once no pause is in force. A longer pause than `maxWaitMs` is not
+   * waited out but thrown (RetryableError with the time left), so that a worker
+   * is not held: gitlab.com asks for up to 60 s, and other GitLab instances'
+   * resources need the workers meanwhile.
+   */
+  async whenOpen(maxWaitMs = Number.POSITIVE_INFINITY): Promise<void> {
     for (;;) {
       const remaining = this.pausedUntil - Date.now();
       if (remaining <= 0) return;
+      if (remaining > maxWaitMs) {
+        throw new RetryableError(
+          'RateLimited',
+          `${this.name} asked clients to wait (Retry-After): ${Math.ceil(remaining / 1000)} s left`,
+          { retryAfterMs: remaining },
+        );
+      }
       await sleep(remaining);
     }
   }
