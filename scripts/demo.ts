@@ -26,7 +26,11 @@ import { type GitLabFake, startGitLabFake } from '../test/fakes/gitlab/index.ts'
 import { type ControlPlane, startControlPlane } from '../test/harness/controlplane.ts';
 import { type Moto, startMoto } from '../test/harness/moto.ts';
 import { type MotoIamProxy, startMotoIamProxy } from '../test/harness/moto-iam-proxy.ts';
-import { type OperatorProcess, startOperatorProcess } from '../test/harness/operator-process.ts';
+import {
+  type OperatorProcess,
+  startOperatorProcess,
+  testbedAwsEnv,
+} from '../test/harness/operator-process.ts';
 import { removeOnExit, waitFor } from '../test/harness/processes.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -212,16 +216,7 @@ async function main(): Promise<void> {
   out(dim(`  [testbed] GitLab fake at ${gitlab.url} (projects payments/api, payments/libs/crypto)`));
   out(dim(`  [testbed] CodeConnections fake at ${cc.endpoint}`));
 
-  const awsEnv = {
-    AWS_ENDPOINT_URL_IAM: proxy.url,
-    AWS_ENDPOINT_URL_STS: proxy.url,
-    AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS: cc.endpoint,
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_REGION: REGION,
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-  };
+  const awsEnv = testbedAwsEnv({ iamUrl: proxy.url, codeConnectionsUrl: cc.endpoint, region: REGION });
   progress('the operator: gitlab-aws-operator run');
   const flags = [
     '--propagation-delay',

@@ -27,7 +27,12 @@ import { type GitLabFake, startGitLabFake } from '../fakes/gitlab/index.ts';
 import { type ControlPlane, startControlPlane } from '../harness/controlplane.ts';
 import { type Moto, startMoto } from '../harness/moto.ts';
 import { type MotoIamProxy, startMotoIamProxy } from '../harness/moto-iam-proxy.ts';
-import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
+import {
+  type OperatorProcess,
+  runArgs,
+  startOperatorProcess,
+  testbedAwsEnv,
+} from '../harness/operator-process.ts';
 import { waitFor } from '../harness/processes.ts';
 import {
   checkInvariants,
@@ -473,14 +478,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     // --------------------------------------------------------------- operator
     let generation = 0;
     const operatorEnv = {
-      AWS_ENDPOINT_URL_IAM: proxy.url,
-      AWS_ENDPOINT_URL_STS: proxy.url,
-      AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS: cc.endpoint,
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_REGION: REGION,
-      AWS_CONFIG_FILE: '/dev/null',
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      ...testbedAwsEnv({ iamUrl: proxy.url, codeConnectionsUrl: cc.endpoint, region: REGION }),
       NODE_EXTRA_CA_CERTS: caFile,
       KUBECONFIG: '',
     };

@@ -66,3 +66,26 @@ export function runArgs(namespace: string, kubeconfig = inject('kubeconfig')): s
     '127.0.0.1:0',
   ];
 }
+
+/**
+ * What points an operator's AWS SDKs at the testbed: IAM and STS at moto (through
+ * the IAM proxy), CodeConnections at its fake, and no real credentials or config files.
+ */
+export function testbedAwsEnv(options: {
+  iamUrl: string;
+  codeConnectionsUrl?: string;
+  region: string;
+}): NodeJS.ProcessEnv {
+  return {
+    AWS_ENDPOINT_URL_IAM: options.iamUrl,
+    AWS_ENDPOINT_URL_STS: options.iamUrl,
+    ...(options.codeConnectionsUrl
+      ? { AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS: options.codeConnectionsUrl }
+      : {}),
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: options.region,
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  };
+}
