@@ -27,6 +27,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
 import { parse } from 'yaml';
+import { getCondition } from '../src/runtime/conditions.ts';
+import { percentile } from '../test/chaos/retry-after.ts';
 import { type CodeConnectionsFake, startCodeConnectionsFake } from '../test/fakes/codeconnections/index.ts';
 import { type GitLabFake, startGitLabFake } from '../test/fakes/gitlab/index.ts';
 import { type ControlPlane, startControlPlane } from '../test/harness/controlplane.ts';
@@ -34,6 +36,7 @@ import { type Moto, startMoto } from '../test/harness/moto.ts';
 import { type MotoIamProxy, startMotoIamProxy } from '../test/harness/moto-iam-proxy.ts';
 import {
   type OperatorProcess,
+  runArgs,
   startOperatorProcess,
   testbedAwsEnv,
 } from '../test/harness/operator-process.ts';
@@ -114,10 +117,10 @@ interface KubeObject {
   metadata: { name: string; namespace: string; generation?: number };
   status?: { conditions?: { type: string; status: string; observedGeneration?: number }[] };
 }
-const isReady = (o: KubeObject) =>
-  o.status?.conditions?.some(
-    (c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === o.metadata.generation,
-  ) ?? false;
+const isReady = (o: KubeObject) => {
+  const ready = getCondition(o.status?.conditions as never, 'Ready');
+  return ready?.status === 'True' && ready.observedGeneration === o.metadata.generation;
+};
 
 /** Watches one kind in every namespace and remembers when each object was first seen Ready. */
 class ReadyTracker {
@@ -260,10 +263,6 @@ const sum = (o: Record<string, number>, pick: (op: string) => boolean) =>
 const isWrite = (op: string) =>
   op.startsWith('gitlab:') ? !op.startsWith('gitlab:GET') : !/:(Get|List)/.test(op);
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
-};
 
 async function metricSum(addr: string, name: string, label?: string): Promise<number> {
   const res = await fetch(`http://${addr}/metrics`);
@@ -395,13 +394,7 @@ async function main(): Promise<void> {
       NODE_OPTIONS: opts.nodeOptions,
     };
     const operatorArgs = [
-      'run',
-      '--kubeconfig',
-      cp.kubeconfigPath,
-      '--metrics-addr',
-      '127.0.0.1:0',
-      '--health-addr',
-      '127.0.0.1:0',
+      ...runArgs(undefined, cp.kubeconfigPath),
       '--propagation-delay',
       '0s',
       '--connection-poll-interval',
@@ -506,8 +499,8 @@ async function main(): Promise<void> {
     const createCounts = calls.since(mark3);
     const latency = {
       samples: latencies.length,
-      p50Ms: percentile(latencies, 50),
-      p95Ms: percentile(latencies, 95),
+      p50Ms: percentile(latencies, 50) ?? Number.NaN,
+      p95Ms: percentile(latencies, 95) ?? Number.NaN,
       maxMs: Math.max(...latencies),
     };
     log(`apply → Ready p50 ${latency.p50Ms} ms, p95 ${latency.p95Ms} ms`);

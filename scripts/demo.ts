@@ -28,6 +28,7 @@ import { type Moto, startMoto } from '../test/harness/moto.ts';
 import { type MotoIamProxy, startMotoIamProxy } from '../test/harness/moto-iam-proxy.ts';
 import {
   type OperatorProcess,
+  runArgs,
   startOperatorProcess,
   testbedAwsEnv,
 } from '../test/harness/operator-process.ts';
@@ -228,20 +229,10 @@ async function main(): Promise<void> {
     '--cluster-id',
     'demo',
   ];
-  op = startOperatorProcess(
-    CLI,
-    [
-      'run',
-      '--kubeconfig',
-      cp.kubeconfigPath,
-      '--metrics-addr',
-      '127.0.0.1:0',
-      '--health-addr',
-      '127.0.0.1:0',
-      ...flags,
-    ],
-    { ...awsEnv, NODE_EXTRA_CA_CERTS: caFile },
-  );
+  op = startOperatorProcess(CLI, [...runArgs(undefined, cp.kubeconfigPath), ...flags], {
+    ...awsEnv,
+    NODE_EXTRA_CA_CERTS: caFile,
+  });
   await op.waitForLog((l) => /start|sync|ready|leader/i.test(String(l.msg ?? '')), 30_000).catch(() => {});
   out(dim(`  [testbed] operator running (pid ${op.child.pid}): gitlab-aws-operator run ${flags.join(' ')}`));
   out(green(`  Testbed ready in ${((Date.now() - began) / 1000).toFixed(1)} s.`));

@@ -22,7 +22,7 @@ async function getJson(
   what: string,
   gate: RetryGate | undefined,
 ): Promise<Record<string, unknown>> {
-  await gate?.whenOpen(1000);
+  await gate?.whenOpen();
   const dispatcher = caPem ? new Agent({ connect: { ca: caPem } }) : undefined;
   let res: Awaited<ReturnType<typeof fetch>>;
   try {

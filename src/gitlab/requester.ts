@@ -51,7 +51,7 @@ async function fail(request: Request, response: Response, retryAfter?: number): 
 /** Shared by every request to one GitLab instance (the ExternalSystem). */
 export interface RetryGate {
   pause(ms: number): void;
-  /** Waits out a pause up to `maxWaitMs`; throws a RetryableError for a longer one. */
+  /** Waits out a pause up to `maxWaitMs` (1 s when left out); throws a RetryableError for a longer one. */
   whenOpen(maxWaitMs?: number): Promise<void>;
 }
 

@@ -6,7 +6,7 @@ import type { Metrics } from './metrics.ts';
 import { RetryableError } from './outcome.ts';
 import { TokenBucket } from './ratelimit.ts';
 
-/** The longest a call waits out a pause in place; longer pauses go back to the work queue. */
+/** The longest a call waits out a pause in place by default; longer pauses go back to the work queue. */
 const MAX_CALL_WAIT_MS = 1000;
 
 export class ExternalSystem {
@@ -26,10 +26,10 @@ export class ExternalSystem {
     fn: () => Promise<T>,
     outcomeOf: (err: unknown) => string = () => 'error',
   ): Promise<T> {
-    await this.whenOpen(MAX_CALL_WAIT_MS);
+    await this.whenOpen();
     const wait = this.bucket.reserve();
     if (wait > 0) await sleep(wait);
-    await this.whenOpen(MAX_CALL_WAIT_MS);
+    await this.whenOpen();
     const end = this.metrics.externalRequestDuration.startTimer({ system: this.name, operation });
     try {
       const result = await fn();
@@ -58,7 +58,7 @@ export class ExternalSystem {
    * is not held: gitlab.com asks for up to 60 s, and other GitLab instances'
    * resources need the workers meanwhile.
    */
-  async whenOpen(maxWaitMs = Number.POSITIVE_INFINITY): Promise<void> {
+  async whenOpen(maxWaitMs = MAX_CALL_WAIT_MS): Promise<void> {
     for (;;) {
       const remaining = this.pausedUntil - Date.now();
       if (remaining <= 0) return;

@@ -52,14 +52,16 @@ export function startOperatorProcess(
   };
 }
 
-/** The start of every product operator's command line in tests: `run`, one namespace, ports picked by the OS. */
-export function runArgs(namespace: string, kubeconfig = inject('kubeconfig')): string[] {
+/**
+ * The start of every product operator's command line in tests, the demo and the
+ * bench: `run`, the namespaces to watch (all when undefined), ports picked by the OS.
+ */
+export function runArgs(namespaces: string | undefined, kubeconfig = inject('kubeconfig')): string[] {
   return [
     'run',
     '--kubeconfig',
     kubeconfig,
-    '--namespaces',
-    namespace,
+    ...(namespaces === undefined ? [] : ['--namespaces', namespaces]),
     '--metrics-addr',
     '127.0.0.1:0',
     '--health-addr',
