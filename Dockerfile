@@ -8,27 +8,31 @@
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# --- build: all dependencies, TypeScript compiled to dist/ ---------------------
+# --- build: all dependencies, the operator bundled into dist/ -----------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts/build.ts ./scripts/
 COPY src ./src
 RUN npm run build
 
-# --- runtime: production dependencies and dist/ only ---------------------------
+# --- runtime: dist/ only -------------------------------------------------------
+# dist/ is a bundle that carries the code of every dependency it uses
+# (scripts/build.ts), so the image needs no node_modules.
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 # A small young generation: Node.js would otherwise grow it to 64 MB per
 # semi-space under load (docs/bench.md). The chart adds an old-space limit
 # that fits the container's memory limit.
 ENV NODE_OPTIONS="--max-semi-space-size=2"
+# Two glibc malloc arenas instead of one per thread (up to 16 on 2 cores):
+# 13 MB less RSS at 1,000 resources (docs/bench.md).
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund \
-  && npm cache clean --force \
-  && rm -rf /root/.npm /tmp/*
+# package.json: `gitlab-aws-operator version` reads the version from it.
+COPY package.json ./
 COPY --from=build /src/dist ./dist
 # The package's bin, on PATH as in `npm install -g`: dist/cli.js keeps its shebang.
 RUN chmod +x /app/dist/cli.js && ln -s /app/dist/cli.js /usr/local/bin/gitlab-aws-operator

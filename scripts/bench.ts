@@ -102,6 +102,13 @@ function chartNodeOptions(): string {
   return String(values.nodeOptions ?? '');
 }
 
+/** The environment the image (Dockerfile) gives the process besides NODE_OPTIONS: MALLOC_ARENA_MAX. */
+function imageEnv(): Record<string, string> {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const arenas = /^ENV MALLOC_ARENA_MAX=(\d+)$/m.exec(dockerfile)?.[1];
+  return arenas ? { MALLOC_ARENA_MAX: arenas } : {};
+}
+
 function usage(why: string): never {
   process.stderr.write(
     `${why}\nusage: npm run bench -- [--n 1000] [--samples 20] [--out file.json] [--node-options '<flags>'] [-- <operator flags>]\n`,
@@ -159,15 +166,27 @@ class ReadyTracker {
 
 // --- the operator process, seen from /proc -------------------------------------------
 const CLK_TCK = 100;
-function procStats(pid: number): { rssMb: number; cpuSeconds: number } | undefined {
+interface ProcStats {
+  rssMb: number;
+  /** Of the RSS: memory the process allocated (heap, native) and mapped files (mostly the node binary's code). */
+  rssAnonMb: number;
+  rssFileMb: number;
+  cpuSeconds: number;
+}
+function procStats(pid: number): ProcStats | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
     // Fields after the command name, which is in parentheses and may hold spaces.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const cpu = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-    return { rssMb: rssKb / 1024, cpuSeconds: cpu };
+    return {
+      rssMb: kb('VmRSS') / 1024,
+      rssAnonMb: kb('RssAnon') / 1024,
+      rssFileMb: (kb('RssFile') + kb('RssShmem')) / 1024,
+      cpuSeconds: cpu,
+    };
   } catch {
     return undefined;
   }
@@ -175,7 +194,7 @@ function procStats(pid: number): { rssMb: number; cpuSeconds: number } | undefin
 
 class Sampler {
   peakRssMb = 0;
-  last = { rssMb: 0, cpuSeconds: 0 };
+  last: ProcStats = { rssMb: 0, rssAnonMb: 0, rssFileMb: 0, cpuSeconds: 0 };
   private readonly timer: NodeJS.Timeout;
   constructor(pid: number) {
     this.timer = setInterval(() => {
@@ -291,13 +310,7 @@ async function main(): Promise<void> {
   const { n } = opts;
   process.chdir(ROOT);
   log('building dist/ (npm run build)');
-  execFileSync(
-    process.execPath,
-    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-    {
-      stdio: 'inherit',
-    },
-  );
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.ts')], { stdio: 'inherit' });
   log(`N = ${n} federations + ${n} connections in ${NAMESPACES} namespaces; starting the testbed`);
 
   let cp: ControlPlane | undefined;
@@ -391,6 +404,7 @@ async function main(): Promise<void> {
     const env = {
       ...testbedAwsEnv({ iamUrl: proxy.url, codeConnectionsUrl: cc.endpoint, region: REGION }),
       NODE_EXTRA_CA_CERTS: caFile,
+      ...imageEnv(),
       NODE_OPTIONS: opts.nodeOptions,
     };
     const operatorArgs = [
@@ -421,7 +435,11 @@ async function main(): Promise<void> {
     };
 
     // 1. Cold start.
-    log(`starting the operator: NODE_OPTIONS="${opts.nodeOptions}" ${operatorArgs.slice(1).join(' ')}`);
+    log(
+      `starting the operator: ${Object.entries(imageEnv())
+        .map(([k, v]) => `${k}=${v} `)
+        .join('')}NODE_OPTIONS="${opts.nodeOptions}" ${operatorArgs.slice(1).join(' ')}`,
+    );
     const mark1 = calls.mark();
     const first = await startOperator();
     op = first.proc;
@@ -470,6 +488,10 @@ async function main(): Promise<void> {
     // 2. Steady memory: idle for a while after the work.
     await sleep(opts.settle * 1000);
     const steadyRssMb = round(first.sampler.last.rssMb);
+    const steadyRssSplit = {
+      anonMb: round(first.sampler.last.rssAnonMb),
+      fileMb: round(first.sampler.last.rssFileMb),
+    };
     const mb = async (name: string) => round((await metricSum(first.addrs.metrics, name)) / 1048576);
     const steadyHeap = {
       heapUsedMb: await mb('gitlab_aws_operator_nodejs_heap_size_used_bytes'),
@@ -581,6 +603,7 @@ async function main(): Promise<void> {
         statusWritesDuringColdStartAndSamples: statusWritesBefore,
       },
       steadyRssMb,
+      steadyRssSplit,
       steadyHeap,
       cpuSecondsUntilRestart: round(cpuBeforeRestart),
       applyToReady: latency,
@@ -611,7 +634,8 @@ function printTable(
     n: number;
     coldStart: Record<string, number | object>;
     steadyRssMb: number;
-    steadyHeap: { heapUsedMb: number; heapTotalMb: number };
+    steadyRssSplit: { anonMb: number; fileMb: number };
+    steadyHeap: { heapUsedMb: number; heapTotalMb: number; externalMb: number };
     applyToReady: { p50Ms: number; p95Ms: number; samples: number };
     resync: {
       writes: number;
@@ -635,7 +659,12 @@ function printTable(
     ['apply → Ready p95', `${r.applyToReady.p95Ms} ms`, ''],
     ['RSS peak', `${r.coldStart.peakRssMb} MB`, r.n <= 1000 ? '≤ 100 MB' : r.n <= 10000 ? '≤ 200 MB' : ''],
     ['RSS steady', `${r.steadyRssMb} MB`, ''],
-    ['  V8 heap used / total', `${r.steadyHeap.heapUsedMb} MB / ${r.steadyHeap.heapTotalMb} MB`, ''],
+    ['  allocated / mapped files', `${r.steadyRssSplit.anonMb} MB / ${r.steadyRssSplit.fileMb} MB`, ''],
+    [
+      '  V8 heap used / total, external',
+      `${r.steadyHeap.heapUsedMb} MB / ${r.steadyHeap.heapTotalMb} MB, ${r.steadyHeap.externalMb} MB`,
+      '',
+    ],
     ['CPU seconds, cold start', `${r.coldStart.cpuSeconds} s`, ''],
     [
       'federation create: reads / writes',

@@ -3,7 +3,6 @@
 // job's claims from an ID token (decoded, not verified) or from flags, and
 // prints allowed or denied with the reasons. Exit 0 allowed, 1 denied, 2 error.
 import { readFileSync } from 'node:fs';
-import { CustomObjectsApi } from '@kubernetes/client-node';
 import { decodeJwt } from 'jose';
 import { federationResource, type GitLabAwsFederation } from '../api/v1alpha1/index.ts';
 import { AwsClients } from '../aws/clients.ts';
@@ -11,6 +10,7 @@ import { resolve } from '../controllers/federation/names.ts';
 import { parsePolicy } from '../iam/policy.ts';
 import { loadKubeConfig } from '../operator.ts';
 import { type FlagSpec, parseFlags, UsageError, usage } from '../runtime/flags.ts';
+import { CustomResourceClient } from '../runtime/kube.ts';
 import { Metrics } from '../runtime/metrics.ts';
 import { checkAccess, providerUrlOf, type TokenClaims } from './check.ts';
 
@@ -80,9 +80,11 @@ export async function runCheckAccess(
     const [namespace, name] = str('federation')!.split('/');
     if (!namespace || !name) throw new UsageError('--federation takes namespace/name');
     const kc = loadKubeConfig(str('kubeconfig'), process.env);
-    const fed = (await kc
-      .makeApiClient(CustomObjectsApi)
-      .getNamespacedCustomObject({ ...federationResource, namespace, name })) as GitLabAwsFederation;
+    const fed = await new CustomResourceClient<GitLabAwsFederation>(kc, federationResource).get(
+      namespace,
+      name,
+    );
+    if (!fed) throw new Error(`federation ${namespace}/${name} does not exist`);
     const r = resolve(fed, region);
     roleArn = fed.status?.roleArn;
     if (!roleArn)

@@ -3,13 +3,8 @@
 // event within ten minutes bumps the count of the existing one, as client-go's
 // correlator does, instead of creating another object.
 import { randomBytes } from 'node:crypto';
-import {
-  CoreV1Api,
-  type KubeConfig,
-  type KubernetesObject,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { KubeApi, MERGE_PATCH } from './kube.ts';
 import type { Logger } from './logger.ts';
 
 export type EventType = 'Normal' | 'Warning';
@@ -25,7 +20,7 @@ const MAX_REMEMBERED = 4096;
 const MAX_MESSAGE = 1024;
 
 export class KubernetesEventRecorder implements EventRecorder {
-  private readonly api: CoreV1Api;
+  private readonly api: KubeApi;
   private readonly component: string;
   private readonly instance: string;
   private readonly log: Logger;
@@ -33,7 +28,7 @@ export class KubernetesEventRecorder implements EventRecorder {
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(kubeConfig: KubeConfig, component: string, instance: string, log: Logger) {
-    this.api = kubeConfig.makeApiClient(CoreV1Api);
+    this.api = new KubeApi(kubeConfig);
     this.component = component;
     this.instance = instance;
     this.log = log;
@@ -59,15 +54,14 @@ export class KubernetesEventRecorder implements EventRecorder {
     if (seen && now.getTime() - seen.at < REPEAT_WINDOW_MS) {
       seen.count += 1;
       seen.at = now.getTime();
-      await this.api.patchNamespacedEvent(
-        { name: seen.name, namespace: seen.namespace, body: { count: seen.count, lastTimestamp: now } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
+      await this.api.request('PATCH', `${eventsPath(seen.namespace)}/${encodeURIComponent(seen.name)}`, {
+        body: { count: seen.count, lastTimestamp: now },
+        contentType: MERGE_PATCH,
+      });
       return;
     }
     const name = `${obj.metadata?.name}.${randomBytes(8).toString('hex')}`;
-    await this.api.createNamespacedEvent({
-      namespace,
+    await this.api.request('POST', eventsPath(namespace), {
       body: {
         metadata: { name, namespace },
         involvedObject: {
@@ -95,4 +89,8 @@ export class KubernetesEventRecorder implements EventRecorder {
     }
     this.recent.set(key, { name, namespace, count: 1, at: now.getTime() });
   }
+}
+
+function eventsPath(namespace: string): string {
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`;
 }

@@ -1,14 +1,19 @@
-// The small slice of the Kubernetes API that the runtime needs, on top of
-// @kubernetes/client-node. Custom resources are addressed by group, version
+// The small slice of the Kubernetes API that the operator needs, on top of
+// @kubernetes/client-node. The client's KubeConfig loads the configuration and
+// authenticates every request (tokens, exec plugins, client certificates, its
+// TLS dispatcher); the requests themselves are plain JSON over its dispatcher,
+// as the client's own Watch makes them. The client's generated API classes are
+// not used: each pulls in its object serializer and with it all 758 generated
+// models, which cost the operator about 15 MB of memory for objects it never
+// builds (docs/bench.md). Custom resources are addressed by group, version
 // and plural, so no discovery call is made.
 import {
-  ApiException,
-  CustomObjectsApi,
+  type HttpMethod,
   type KubeConfig,
   type KubernetesObject,
-  PatchStrategy,
-  setHeaderOptions,
+  RequestContext,
 } from '@kubernetes/client-node';
+import { fetch } from 'undici';
 
 export interface ResourceType {
   group: string;
@@ -44,7 +49,6 @@ export function keyOf(obj: KubernetesObject): string {
 
 /** The HTTP status of a failed API call, if it was one. */
 export function statusCodeOf(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
   const code = (err as { statusCode?: unknown; code?: unknown } | null)?.statusCode;
   return typeof code === 'number' ? code : undefined;
 }
@@ -55,28 +59,109 @@ export function isTransientApiError(err: unknown): boolean {
   return code === undefined || code === 409 || code === 429 || code >= 500;
 }
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+/** A Kubernetes API call answered with an error status; the message is the API's own. */
+export class KubeApiError extends Error {
+  readonly statusCode: number;
+  readonly reason: string | undefined;
+  constructor(
+    method: string,
+    path: string,
+    statusCode: number,
+    status: { reason?: string; message?: string },
+  ) {
+    super(`${method} ${path}: ${statusCode}${status.message ? ` ${status.message}` : ''}`);
+    this.name = 'KubeApiError';
+    this.statusCode = statusCode;
+    this.reason = status.reason;
+  }
+}
+
+export const MERGE_PATCH = 'application/merge-patch+json';
+
+/** Longest a single call may take; a stalled connection then fails as a transient error. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+export interface RequestOptions {
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  /** Of the body; JSON unless a patch says otherwise. */
+  contentType?: string;
+}
+
+export class KubeApi {
+  private readonly kubeConfig: KubeConfig;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.kubeConfig = kubeConfig;
+  }
+
+  get<T>(path: string, query?: RequestOptions['query']): Promise<T> {
+    return this.request('GET', path, { query });
+  }
+
+  async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
+    const server = this.kubeConfig.getCurrentCluster()?.server;
+    if (!server) throw new Error('the kubeconfig has no current cluster');
+    const url = new URL(server.replace(/\/+$/, '') + path);
+    for (const [name, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined && value !== '') url.searchParams.set(name, String(value));
+    }
+    // The client's own authentication: headers (bearer token, exec plugin,
+    // basic auth) and a dispatcher with the cluster's CA and client certificate.
+    const context = new RequestContext(url.toString(), method);
+    await this.kubeConfig.applySecurityAuthentication(context);
+    const headers: Record<string, string> = { ...context.getHeaders(), accept: 'application/json' };
+    if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+    const response = await fetch(url, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      dispatcher: context.getDispatcher(),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new KubeApiError(method, path, response.status, parseStatus(text));
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
+
+function parseStatus(text: string): { reason?: string; message?: string } {
+  try {
+    const status = JSON.parse(text) as { kind?: string; reason?: unknown; message?: unknown };
+    return {
+      reason: typeof status.reason === 'string' ? status.reason : undefined,
+      message: typeof status.message === 'string' ? status.message : undefined,
+    };
+  } catch {
+    // Not a Status (a proxy's error page, say): its first line is the best message there is.
+    return { message: text.split('\n', 1)[0]?.slice(0, 200) || undefined };
+  }
+}
 
 export class CustomResourceClient<T extends KubernetesObject = CustomObject> {
   readonly type: ResourceType;
-  private readonly api: CustomObjectsApi;
+  private readonly api: KubeApi;
 
   constructor(kubeConfig: KubeConfig, type: ResourceType) {
     this.type = type;
-    this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.api = new KubeApi(kubeConfig);
   }
 
   /** The path a watch of this type uses, in one namespace or in all. */
   collectionPath(namespace?: string): string {
     const { group, version, plural } = this.type;
     return namespace
-      ? `/apis/${group}/${version}/namespaces/${namespace}/${plural}`
+      ? `/apis/${group}/${version}/namespaces/${encodeURIComponent(namespace)}/${plural}`
       : `/apis/${group}/${version}/${plural}`;
+  }
+
+  private objectPath(namespace: string, name: string): string {
+    return `${this.collectionPath(namespace)}/${encodeURIComponent(name)}`;
   }
 
   async get(namespace: string, name: string): Promise<T | undefined> {
     try {
-      return (await this.api.getNamespacedCustomObject({ ...this.type, namespace, name })) as T;
+      return await this.api.get<T>(this.objectPath(namespace, name));
     } catch (err) {
       if (statusCodeOf(err) === 404) return undefined;
       throw err;
@@ -90,37 +175,31 @@ export class CustomResourceClient<T extends KubernetesObject = CustomObject> {
     limit: number;
     continueToken?: string;
   }): Promise<{ items: T[]; resourceVersion: string; continueToken?: string }> {
-    const common = {
-      group: this.type.group,
-      version: this.type.version,
-      plural: this.type.plural,
+    const list = await this.api.get<{
+      items: T[];
+      metadata?: { resourceVersion?: string; continue?: string };
+    }>(this.collectionPath(options.namespace), {
       limit: options.limit,
-      ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
-      ...(options.continueToken ? { _continue: options.continueToken } : {}),
-    };
-    const list = options.namespace
-      ? await this.api.listNamespacedCustomObject({ ...common, namespace: options.namespace })
-      : await this.api.listClusterCustomObject(common);
+      labelSelector: options.labelSelector,
+      continue: options.continueToken,
+    });
     return {
-      items: list.items as T[],
+      items: list.items ?? [],
       resourceVersion: list.metadata?.resourceVersion ?? '',
       continueToken: list.metadata?.continue || undefined,
     };
   }
 
   /** JSON merge patch of the object (metadata and spec). */
-  async patch(namespace: string, name: string, body: object): Promise<T> {
-    return (await this.api.patchNamespacedCustomObject(
-      { ...this.type, namespace, name, body },
-      mergePatch,
-    )) as T;
+  patch(namespace: string, name: string, body: object): Promise<T> {
+    return this.api.request('PATCH', this.objectPath(namespace, name), { body, contentType: MERGE_PATCH });
   }
 
   /** JSON merge patch of the status subresource. */
-  async patchStatus(namespace: string, name: string, body: object): Promise<T> {
-    return (await this.api.patchNamespacedCustomObjectStatus(
-      { ...this.type, namespace, name, body },
-      mergePatch,
-    )) as T;
+  patchStatus(namespace: string, name: string, body: object): Promise<T> {
+    return this.api.request('PATCH', `${this.objectPath(namespace, name)}/status`, {
+      body,
+      contentType: MERGE_PATCH,
+    });
   }
 }

@@ -5,10 +5,9 @@
 // renewDeadline; on shutdown it releases the lease so a standby takes over at
 // once instead of after leaseDuration.
 
-import type { V1Lease } from '@kubernetes/client-node';
-import { CoordinationV1Api, type KubeConfig, V1MicroTime } from '@kubernetes/client-node';
+import { type KubeConfig, V1MicroTime } from '@kubernetes/client-node';
 import { sleep } from './backoff.ts';
-import { statusCodeOf } from './kube.ts';
+import { KubeApi, statusCodeOf } from './kube.ts';
 import type { Logger } from './logger.ts';
 
 export interface LeaderElectionOptions {
@@ -22,16 +21,30 @@ export interface LeaderElectionOptions {
   log: Logger;
 }
 
+/** coordination.k8s.io/v1 Lease, as read from the API (times are RFC 3339 strings). */
+interface Lease {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string | Date;
+    renewTime?: string | Date;
+    leaseTransitions?: number;
+  };
+}
+
 export class LeaderElector {
   private readonly options: LeaderElectionOptions;
-  private readonly api: CoordinationV1Api;
+  private readonly api: KubeApi;
+  private readonly path: string;
   private observed: { holder: string; renewTime: string } | undefined;
   private observedAt = 0;
   private leading = false;
 
   constructor(options: LeaderElectionOptions) {
     this.options = options;
-    this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.api = new KubeApi(options.kubeConfig);
+    this.path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(options.namespace)}/leases`;
   }
 
   get isLeader(): boolean {
@@ -77,7 +90,7 @@ export class LeaderElector {
     this.leading = false;
     const { namespace, name, identity, log } = this.options;
     try {
-      const lease = await this.api.readNamespacedLease({ name, namespace });
+      const lease = await this.api.get<Lease>(`${this.path}/${encodeURIComponent(name)}`);
       if (lease.spec?.holderIdentity !== identity) return;
       lease.spec = {
         ...lease.spec,
@@ -86,7 +99,7 @@ export class LeaderElector {
         renewTime: new V1MicroTime(),
         acquireTime: new V1MicroTime(),
       };
-      await this.api.replaceNamespacedLease({ name, namespace, body: lease });
+      await this.api.request('PUT', `${this.path}/${encodeURIComponent(name)}`, { body: lease });
       log.info({ lease: `${namespace}/${name}` }, 'released the leader lease');
     } catch (err) {
       log.warn({ err: String((err as Error)?.message ?? err) }, 'could not release the leader lease');
@@ -97,18 +110,19 @@ export class LeaderElector {
     const { namespace, name, identity, leaseDurationMs, log } = this.options;
     const leaseDurationSeconds = Math.ceil(leaseDurationMs / 1000);
     const now = new V1MicroTime();
-    let lease: V1Lease;
+    let lease: Lease;
     try {
-      lease = await this.api.readNamespacedLease({ name, namespace });
+      lease = await this.api.get<Lease>(`${this.path}/${encodeURIComponent(name)}`);
     } catch (err) {
       if (statusCodeOf(err) !== 404) {
         log.warn({ err: String((err as Error)?.message ?? err) }, 'could not read the leader lease');
         return false;
       }
       try {
-        await this.api.createNamespacedLease({
-          namespace,
+        await this.api.request('POST', this.path, {
           body: {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
             metadata: { name, namespace },
             spec: {
               holderIdentity: identity,
@@ -148,7 +162,7 @@ export class LeaderElector {
       leaseTransitions: mine ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
     };
     try {
-      await this.api.replaceNamespacedLease({ name, namespace, body: lease });
+      await this.api.request('PUT', `${this.path}/${encodeURIComponent(name)}`, { body: lease });
       return true;
     } catch (err) {
       if (statusCodeOf(err) !== 409) {

@@ -1,8 +1,8 @@
 // Reads one key of a Secret in the resource's own namespace: a resource can
 // never name a Secret elsewhere. The value is returned to the caller only; it
 // is never logged or put into a status, event or error.
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { statusCodeOf } from '../../runtime/kube.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeApi, statusCodeOf } from '../../runtime/kube.ts';
 import { RetryableError, wait } from '../../runtime/outcome.ts';
 
 export class SecretNotReady extends Error {
@@ -14,16 +14,17 @@ export class SecretNotReady extends Error {
 }
 
 export class SecretReader {
-  private readonly api: CoreV1Api;
+  private readonly api: KubeApi;
   constructor(kubeConfig: KubeConfig) {
-    this.api = kubeConfig.makeApiClient(CoreV1Api);
+    this.api = new KubeApi(kubeConfig);
   }
 
   /** The decoded value; SecretNotReady (a person must create it) when the Secret or key is missing. */
   async read(namespace: string, ref: { name: string; key: string }, field: string): Promise<string> {
     let data: Record<string, string> | undefined;
     try {
-      data = (await this.api.readNamespacedSecret({ namespace, name: ref.name })).data;
+      const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(ref.name)}`;
+      data = (await this.api.get<{ data?: Record<string, string> }>(path)).data;
     } catch (err) {
       const code = statusCodeOf(err);
       if (code === 404) {
