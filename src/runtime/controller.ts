@@ -18,7 +18,7 @@ import type { Metrics, ReconcileResult } from './metrics.ts';
 import type { Outcome } from './outcome.ts';
 import { writeStatus } from './status.ts';
 import { summarize } from './summarize.ts';
-import { WorkQueue } from './workqueue.ts';
+import { type Priority, WorkQueue } from './workqueue.ts';
 
 export interface ReconcileContext<T extends CustomObject> {
   key: string;
@@ -87,12 +87,15 @@ export class Controller<T extends CustomObject> {
         ...options.informer,
         onRestart: (reason) => metrics.informerRestarts.inc({ resource: options.type.plural, reason }),
       });
+      // The initial list waits at low priority, so a change someone makes
+      // meanwhile is not queued behind every existing resource.
+      const priority = (): Priority => (informer.synced ? 'normal' : 'low');
       informer.on({
-        add: (obj) => this.enqueue(obj),
+        add: (obj) => this.enqueue(obj, priority()),
         update: (old, obj) => {
-          if (needsReconcile(old, obj)) this.enqueue(obj);
+          if (needsReconcile(old, obj)) this.enqueue(obj, priority());
         },
-        delete: (obj) => this.enqueue(obj),
+        delete: (obj) => this.enqueue(obj, priority()),
       });
       return informer;
     });
@@ -119,8 +122,8 @@ export class Controller<T extends CustomObject> {
     await Promise.all(this.informers.map((i) => i.stop()));
   }
 
-  private enqueue(obj: T): void {
-    this.queue.add(`${obj.metadata?.namespace}/${obj.metadata?.name}`);
+  private enqueue(obj: T, priority: Priority): void {
+    this.queue.add(`${obj.metadata?.namespace}/${obj.metadata?.name}`, priority);
   }
 
   private cached(key: string): T | undefined {

@@ -156,6 +156,27 @@ describe('reconcile loop', () => {
     expect(events.stdout.trim()).toBe('Reconciled');
   });
 
+  it('reconciles a new resource before a backlog of resyncs', async () => {
+    const ns = await createNamespace('priority');
+    for (let i = 0; i < 20; i++) await api.create(ns, `old-${i}`, { sleepMs: 150 });
+    // One worker and 20 × 150 ms of work per 1 s resync: resyncs are always waiting.
+    op = startWidgetOperator(ns, ['--resync-interval', '1s', '--max-concurrent-reconciles', '1']);
+    const starts = () => op!.lines.filter((l) => l.fixture === 'start');
+    await waitFor('a backlog of resyncs', async () => (starts().length >= 30 ? true : undefined), {
+      timeoutMs: 30_000,
+    });
+    const before = starts().length;
+    await api.create(ns, 'new', {});
+    await waitForReady(ns, 'new');
+    const ahead = starts()
+      .slice(before)
+      .findIndex((l) => l.key === `${ns}/new`);
+    // At most the reconciles that began before the operator saw the new widget
+    // (each takes 150 ms); behind the backlog it would have waited for up to 20.
+    expect(ahead).toBeGreaterThanOrEqual(0);
+    expect(ahead).toBeLessThanOrEqual(2);
+  });
+
   it('adds the cleanup finalizer before reconciling and removes it after cleanup on delete', async () => {
     const ns = await createNamespace('finalizer');
     op = startWidgetOperator(ns);

@@ -95,6 +95,73 @@ describe('WorkQueue', () => {
     }
   });
 
+  it('hands out changes someone made before resyncs, waits and retries', async () => {
+    vi.useFakeTimers();
+    try {
+      const q = new WorkQueue({ backoffBaseMs: 10 });
+      for (let i = 0; i < 5; i++) q.addAfter(`resync-${i}`, 100);
+      q.addRateLimited('retry');
+      vi.advanceTimersByTime(200);
+      q.add('new');
+      q.add('edited');
+      const order: string[] = [];
+      while (q.depth > 0) order.push((await q.get())!);
+      // The retry came due first (10 ms): low-priority work keeps its own order.
+      expect(order).toEqual([
+        'new',
+        'edited',
+        'retry',
+        'resync-0',
+        'resync-1',
+        'resync-2',
+        'resync-3',
+        'resync-4',
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('moves a key waiting at low priority up when someone changes it, and hands it out once', async () => {
+    const q = new WorkQueue();
+    q.add('a', 'low');
+    q.add('b', 'low');
+    q.add('c', 'low');
+    q.add('b');
+    q.add('b', 'low');
+    expect(q.depth).toBe(3);
+    const order: string[] = [];
+    while (q.depth > 0) order.push((await q.get())!);
+    expect(order).toEqual(['b', 'a', 'c']);
+    q.add('d', 'low');
+    expect(await q.get()).toBe('d');
+    expect(q.depth).toBe(0);
+  });
+
+  it('re-adds a key changed while it was processed at the higher of the priorities it was added with', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    const a = await q.get();
+    q.add('b', 'low');
+    q.add('a', 'low');
+    q.add('a');
+    q.done(a!);
+    expect(await q.get()).toBe('a');
+    expect(await q.get()).toBe('b');
+  });
+
+  it('hands out 20,000 keys in the order they were added', async () => {
+    const q = new WorkQueue();
+    for (let i = 0; i < 20_000; i++) q.add(`k${i}`, 'low');
+    let previous = -1;
+    for (let i = 0; i < 20_000; i++) {
+      const n = Number((await q.get())!.slice(1));
+      expect(n).toBe(previous + 1);
+      previous = n;
+    }
+    expect(q.depth).toBe(0);
+  });
+
   it('releases waiting workers on shutdown', async () => {
     const q = new WorkQueue();
     const waiting = q.get();
