@@ -30,6 +30,13 @@ export interface ReconcileContext<T extends CustomObject> {
   events: EventRecorder;
   /** Every object of this kind in the cache (shared: do not change them). */
   cached: () => T[];
+  /**
+   * Writes these status fields now instead of at the end of the reconcile:
+   * for a record that must outlive the process if it dies before the end
+   * (what it is about to create outside the cluster, so that it can be found
+   * and cleaned up later). Throws if the write fails.
+   */
+  saveStatus: (fields: Partial<NonNullable<T['status']>>) => Promise<void>;
 }
 
 export interface Reconciler<T extends CustomObject> {
@@ -180,6 +187,13 @@ export class Controller<T extends CustomObject> {
       log,
       events: this.options.events,
       cached: () => this.informers.flatMap((i) => i.list()),
+      saveStatus: async (fields) => {
+        const result = await writeStatus(this.client, obj, { ...(obj.status ?? {}), ...fields });
+        if (!result.written) return;
+        metrics.statusWrites.inc({ controller });
+        // The final status write then compares with what the API server has now.
+        obj = result.object;
+      },
     };
     let ended: { outcome: Outcome } | { error: unknown };
     try {

@@ -196,6 +196,54 @@ describe('faults, restarts and steady state', () => {
     );
   });
 
+  it('removes variables it wrote just before being SIGKILLed when their target changes while it is down', async () => {
+    // The variable POST is received, the process dies, GitLab creates the variable anyway.
+    gitlab.fake.faults.add({ method: 'POST', path: /variables/, delayMs: 2000, times: 1 });
+    await apply(
+      ns,
+      federation(
+        'moved',
+        spec({ ciVariables: { target: { project: 'payments/api' }, environmentScope: 'moved' } }),
+      ),
+    );
+    const inApi = () =>
+      gitlab.fake.state.variables({ project: 'payments/api' }).filter((v) => v.environment_scope === 'moved');
+    await waitFor('variable write in flight', async () =>
+      gitlab.fake.requests.some(
+        (r) =>
+          r.method === 'POST' &&
+          /variables/.test(r.path) &&
+          (r.body as { environment_scope?: string } | undefined)?.environment_scope === 'moved',
+      )
+        ? true
+        : undefined,
+    );
+    op.child.kill('SIGKILL');
+    await op.exited;
+    await waitFor('the variable GitLab created after the operator died', async () =>
+      inApi().length > 0 ? true : undefined,
+    );
+    await kubectl([
+      'patch',
+      'glaf',
+      'moved',
+      '-n',
+      ns,
+      '--type',
+      'merge',
+      '-p',
+      JSON.stringify({ spec: { ciVariables: { target: { project: 'payments/libs/crypto' } } } }),
+    ]);
+    op = startOperator();
+    const ready = await waitForCondition(ns, 'moved', 'Ready', 'True', { timeoutMs: 60_000 });
+    expect(ready.status?.observedGeneration).toBe(2);
+    expect(inApi()).toEqual([]);
+    const inCrypto = gitlab.fake.state
+      .variables({ project: 'payments/libs/crypto' })
+      .filter((v) => v.environment_scope === 'moved');
+    expect(inCrypto.map((v) => v.key).sort()).toEqual(['AWS_DEFAULT_REGION', 'ROLE_ARN']);
+  });
+
   it('acts in another account through spec.aws.assumeRoleArn', async () => {
     const target = await iam.send(
       new CreateRoleCommand({

@@ -317,13 +317,17 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
           environmentScope: scope,
           protected: cv.protected ?? false,
         });
-      // Named in the status before anything is written: a reconcile that fails half-way
-      // still records the target, so that a later change of target cleans it up.
+      // Named in the status before anything is written, so that a later change of
+      // target cleans this one up: in the status draft (a reconcile that fails
+      // half-way still writes it) and, for a target the API server does not know
+      // of yet, written at once (the process may be killed before its end).
       const here = describeTarget(target);
       status.ciVariables = [
         ...(fed.status?.ciVariables ?? []).filter((v) => v.target !== here),
         ...desired.map((d) => ({ target: here, key: d.key, environmentScope: d.environmentScope })),
       ];
+      if (!(fed.status?.ciVariables ?? []).some((v) => v.target === here))
+        await ctx.saveStatus({ ciVariables: status.ciVariables });
       const result = await ensureVariables(gitlab, target, desired, r.owner);
       changes.push(...(await this.leaveOldTargets(gitlab, fed, target, r.owner)));
       changes.push(...result.changes);
