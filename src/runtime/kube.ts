@@ -13,7 +13,7 @@ import {
   type KubernetesObject,
   RequestContext,
 } from '@kubernetes/client-node';
-import { fetch } from 'undici';
+import { request } from 'undici';
 
 export interface ResourceType {
   group: string;
@@ -78,7 +78,7 @@ export class KubeApiError extends Error {
 
 export const MERGE_PATCH = 'application/merge-patch+json';
 
-/** Longest a single call may take; a stalled connection then fails as a transient error. */
+/** Longest a call may wait for the headers, or between body chunks; a stalled connection then fails as a transient error. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface RequestOptions {
@@ -112,15 +112,19 @@ export class KubeApi {
     await this.kubeConfig.applySecurityAuthentication(context);
     const headers: Record<string, string> = { ...context.getHeaders(), accept: 'application/json' };
     if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
-    const response = await fetch(url, {
+    // undici's request, not fetch: no WHATWG streams and abort signals per call
+    // (measured in a CPU profile of `npm run bench`).
+    const response = await request(url, {
       method,
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       dispatcher: context.getDispatcher(),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      headersTimeout: REQUEST_TIMEOUT_MS,
+      bodyTimeout: REQUEST_TIMEOUT_MS,
     });
-    const text = await response.text();
-    if (!response.ok) throw new KubeApiError(method, path, response.status, parseStatus(text));
+    const text = await response.body.text();
+    if (response.statusCode < 200 || response.statusCode > 299)
+      throw new KubeApiError(method, path, response.statusCode, parseStatus(text));
     return (text ? JSON.parse(text) : undefined) as T;
   }
 }

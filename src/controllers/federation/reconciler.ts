@@ -326,9 +326,16 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
         ...(fed.status?.ciVariables ?? []).filter((v) => v.target !== here),
         ...desired.map((d) => ({ target: here, key: d.key, environmentScope: d.environmentScope })),
       ];
-      if (!(fed.status?.ciVariables ?? []).some((v) => v.target === here))
-        await ctx.saveStatus({ ciVariables: status.ciVariables });
-      const result = await ensureVariables(gitlab, target, desired, r.owner);
+      // The write goes out while the variables are read; none is written before it is done.
+      const recorded = (fed.status?.ciVariables ?? []).some((v) => v.target === here);
+      const saving = recorded ? Promise.resolve() : ctx.saveStatus({ ciVariables: status.ciVariables });
+      let result: Awaited<ReturnType<typeof ensureVariables>>;
+      try {
+        result = await ensureVariables(gitlab, target, desired, r.owner, () => saving);
+      } finally {
+        await saving.catch(() => {}); // settled before the reconcile ends and writes the status again
+      }
+      await saving;
       changes.push(...(await this.leaveOldTargets(gitlab, fed, target, r.owner)));
       changes.push(...result.changes);
       conflicts = result.conflicts;

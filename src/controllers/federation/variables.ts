@@ -29,28 +29,47 @@ export async function ensureVariables(
   target: Target,
   desired: DesiredVariable[],
   owner: string,
+  /** Awaited before the first write (the caller's record of the target). */
+  beforeWrite: () => Promise<void> = async () => {},
 ): Promise<{ written: VariableRef[]; conflicts: string[]; changes: string[]; existing: Variable[] }> {
   const marker = ownerMarker(owner);
   const existing = await gitlab.variables(target);
+  const here = describeTarget(target);
+  let ready: Promise<void> | undefined;
+  const write = async (call: () => Promise<unknown>) => {
+    ready ??= beforeWrite();
+    await ready;
+    await call();
+  };
+  // The variables are independent of each other: written concurrently, reported in order.
+  const outcomes = await Promise.all(
+    desired.map(async (d) => {
+      const found = existing.find((v) => v.key === d.key && v.environmentScope === d.environmentScope);
+      const want = { ...d, masked: false, raw: true, description: marker };
+      if (!found) {
+        await write(() => gitlab.createVariable(target, want));
+        return { change: `created variable ${d.key} (scope ${d.environmentScope}) in ${here}` };
+      }
+      if (found.description !== marker)
+        return {
+          conflict: `${d.key} (scope ${d.environmentScope}) in ${here} is held by ${holderOf(found)}`,
+        };
+      if (found.value !== d.value || found.protected !== d.protected || found.masked || !found.raw) {
+        await write(() => gitlab.updateVariable(target, want));
+        return { change: `updated variable ${d.key} (scope ${d.environmentScope}) in ${here}` };
+      }
+      return {};
+    }),
+  );
   const written: VariableRef[] = [];
   const conflicts: string[] = [];
   const changes: string[] = [];
-  for (const d of desired) {
-    const ref = { target: describeTarget(target), key: d.key, environmentScope: d.environmentScope };
-    const found = existing.find((v) => v.key === d.key && v.environmentScope === d.environmentScope);
-    const want = { ...d, masked: false, raw: true, description: marker };
-    if (!found) {
-      await gitlab.createVariable(target, want);
-      changes.push(`created variable ${d.key} (scope ${d.environmentScope}) in ${ref.target}`);
-    } else if (found.description !== marker) {
-      conflicts.push(`${d.key} (scope ${d.environmentScope}) in ${ref.target} is held by ${holderOf(found)}`);
-      continue;
-    } else if (found.value !== d.value || found.protected !== d.protected || found.masked || !found.raw) {
-      await gitlab.updateVariable(target, want);
-      changes.push(`updated variable ${d.key} (scope ${d.environmentScope}) in ${ref.target}`);
-    }
-    written.push(ref);
-  }
+  outcomes.forEach((o, i) => {
+    const d = desired[i]!;
+    if (o.conflict) conflicts.push(o.conflict);
+    else written.push({ target: here, key: d.key, environmentScope: d.environmentScope });
+    if (o.change) changes.push(o.change);
+  });
   // Ours, but no longer wanted here (a key or scope changed in the spec).
   for (const v of existing) {
     if (
@@ -59,9 +78,9 @@ export async function ensureVariables(
     ) {
       continue;
     }
-    await gitlab.deleteVariable(target, v.key, v.environmentScope);
+    await write(() => gitlab.deleteVariable(target, v.key, v.environmentScope));
     changes.push(
-      `deleted variable ${v.key} (scope ${v.environmentScope}) in ${describeTarget(target)}, which the spec no longer lists`,
+      `deleted variable ${v.key} (scope ${v.environmentScope}) in ${here}, which the spec no longer lists`,
     );
   }
   return { written, conflicts, changes, existing };
