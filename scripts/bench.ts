@@ -281,6 +281,8 @@ const sum = (o: Record<string, number>, pick: (op: string) => boolean) =>
   );
 const isWrite = (op: string) =>
   op.startsWith('gitlab:') ? !op.startsWith('gitlab:GET') : !/:(Get|List)/.test(op);
+/** "reads / writes" per resource, for the table. */
+const readsWrites = (o: Record<string, number>) => `${sum(o, (op) => !isWrite(op))} / ${sum(o, isWrite)}`;
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 async function metricSum(addr: string, name: string, label?: string): Promise<number> {
@@ -666,31 +668,11 @@ function printTable(
       '',
     ],
     ['CPU seconds, cold start', `${r.coldStart.cpuSeconds} s`, ''],
-    [
-      'federation create: reads / writes',
-      `${sum(c.fedCreate!, (o) => !isWrite(o))} / ${sum(c.fedCreate!, isWrite)}`,
-      '',
-    ],
-    [
-      'connection create: reads / writes',
-      `${sum(c.connCreate!, (o) => !isWrite(o))} / ${sum(c.connCreate!, isWrite)}`,
-      '',
-    ],
-    [
-      'one more federation: reads / writes',
-      `${sum(c.singleCreate!, (o) => !isWrite(o))} / ${sum(c.singleCreate!, isWrite)}`,
-      '',
-    ],
-    [
-      'federation resync: reads / writes',
-      `${sum(c.resyncFed!, (o) => !isWrite(o))} / ${sum(c.resyncFed!, isWrite)}`,
-      '≤ 5 / 0',
-    ],
-    [
-      'connection resync: reads / writes',
-      `${sum(c.resyncConn!, (o) => !isWrite(o))} / ${sum(c.resyncConn!, isWrite)}`,
-      '– / 0',
-    ],
+    ['federation create: reads / writes', readsWrites(c.fedCreate!), ''],
+    ['connection create: reads / writes', readsWrites(c.connCreate!), ''],
+    ['one more federation: reads / writes', readsWrites(c.singleCreate!), ''],
+    ['federation resync: reads / writes', readsWrites(c.resyncFed!), '≤ 5 / 0'],
+    ['connection resync: reads / writes', readsWrites(c.resyncConn!), '– / 0'],
     ['resync: status writes (Kubernetes)', `${r.resync.kubernetesStatusWrites}`, '0'],
     ['restart → informers synced', `${r.resync.startToInformersSyncedSeconds} s`, ''],
   ];

@@ -52,7 +52,7 @@ export class WorkQueue {
   private readonly again = new Map<string, Priority>();
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly delayed = new Map<string, { at: number; priority: Priority; timer: NodeJS.Timeout }>();
+  private readonly delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly waiters: Array<(key: string | undefined) => void> = [];
   private readonly bucket: TokenBucket;
   private readonly baseMs: number;
@@ -112,7 +112,7 @@ export class WorkQueue {
       this.add(key, priority);
     }, delayMs);
     timer.unref();
-    this.delayed.set(key, { at, priority, timer });
+    this.delayed.set(key, { at, timer });
   }
 
   /** Re-adds a failed key, at low priority, after its exponential backoff (or the global limit, if longer). */

@@ -69,6 +69,31 @@ const reconcilesOf = (name: string) =>
     (l) => l.key === `${ns}/${name}` && (l.msg === 'reconciled' || String(l.msg).startsWith('reconcile ')),
   ).length;
 
+/**
+ * Applies a federation whose variables go to payments/api with the scope `name`,
+ * and SIGKILLs the operator while GitLab holds its first variable POST (GitLab
+ * still creates the variable after the process is gone).
+ */
+async function killWithVariablePostInFlight(name: string): Promise<void> {
+  gitlab.fake.faults.add({ method: 'POST', path: /variables/, delayMs: 2000, times: 1 });
+  await apply(
+    ns,
+    federation(name, spec({ ciVariables: { target: { project: 'payments/api' }, environmentScope: name } })),
+  );
+  await waitFor('variable write in flight', async () =>
+    gitlab.fake.requests.some(
+      (r) =>
+        r.method === 'POST' &&
+        /variables/.test(r.path) &&
+        (r.body as { environment_scope?: string } | undefined)?.environment_scope === name,
+    )
+      ? true
+      : undefined,
+  );
+  op.child.kill('SIGKILL');
+  await op.exited;
+}
+
 describe('faults, restarts and steady state', () => {
   it('makes no write call in a steady-state resync', async () => {
     await apply(
@@ -166,22 +191,7 @@ describe('faults, restarts and steady state', () => {
   });
 
   it('converges with no duplicates or orphans after being SIGKILLed mid-reconcile', async () => {
-    gitlab.fake.faults.add({ method: 'POST', path: /variables/, delayMs: 3000, times: 1 });
-    await apply(
-      ns,
-      federation(
-        'killed',
-        spec({ ciVariables: { target: { project: 'payments/api' }, environmentScope: 'killed' } }),
-      ),
-    );
-    await waitFor('variable write in flight', async () =>
-      gitlab.fake.requests.some((r) => r.method === 'POST' && /variables/.test(r.path)) ||
-      proxy.actions.includes('iam:CreateRole')
-        ? true
-        : undefined,
-    );
-    op.child.kill('SIGKILL');
-    await op.exited;
+    await killWithVariablePostInFlight('killed');
     op = startOperator();
     const ready = await waitForCondition(ns, 'killed', 'Ready', 'True', { timeoutMs: 60_000 });
     const providers = await iam.send(new ListOpenIDConnectProvidersCommand({}));
@@ -197,29 +207,9 @@ describe('faults, restarts and steady state', () => {
   });
 
   it('removes variables it wrote just before being SIGKILLed when their target changes while it is down', async () => {
-    // The variable POST is received, the process dies, GitLab creates the variable anyway.
-    gitlab.fake.faults.add({ method: 'POST', path: /variables/, delayMs: 2000, times: 1 });
-    await apply(
-      ns,
-      federation(
-        'moved',
-        spec({ ciVariables: { target: { project: 'payments/api' }, environmentScope: 'moved' } }),
-      ),
-    );
+    await killWithVariablePostInFlight('moved');
     const inApi = () =>
       gitlab.fake.state.variables({ project: 'payments/api' }).filter((v) => v.environment_scope === 'moved');
-    await waitFor('variable write in flight', async () =>
-      gitlab.fake.requests.some(
-        (r) =>
-          r.method === 'POST' &&
-          /variables/.test(r.path) &&
-          (r.body as { environment_scope?: string } | undefined)?.environment_scope === 'moved',
-      )
-        ? true
-        : undefined,
-    );
-    op.child.kill('SIGKILL');
-    await op.exited;
     await waitFor('the variable GitLab created after the operator died', async () =>
       inApi().length > 0 ? true : undefined,
     );
