@@ -2,7 +2,6 @@
 // the given controllers until SIGTERM/SIGINT (exit 0) or lost leadership (exit 1).
 import { KubeConfig } from '@kubernetes/client-node';
 import type { OperatorConfig } from './config.ts';
-import { reuseConnections } from './runtime/connection-pool.ts';
 import type { Controller } from './runtime/controller.ts';
 import { type EventRecorder, KubernetesEventRecorder } from './runtime/events.ts';
 import { CLEANUP_FINALIZER } from './runtime/finalizers.ts';
@@ -44,7 +43,7 @@ export function loadKubeConfig(
   if (path) kc.loadFromFile(path);
   else if (env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
   else kc.loadFromDefault();
-  return reuseConnections(kc);
+  return kc;
 }
 
 export async function runOperator(

@@ -1,8 +1,8 @@
 // The GitLab calls the operator makes, through @gitbeaker/rest, as a narrow
 // port with domain types. A private CA (spec.gitlab.caSecretRef) is used for
-// every call through an undici Agent.
+// every call through the instance's own keep-alive agent.
+import { Agent } from 'node:https';
 import { Gitlab } from '@gitbeaker/rest';
-import { Agent } from 'undici';
 import type { ExternalSystem } from '../runtime/external.ts';
 import { classifyGitLabError, outcomeOfGitLabError } from './errors.ts';
 import { gitlabRequester } from './requester.ts';
@@ -58,7 +58,7 @@ export class GitLabPort {
       host: options.url,
       token: options.token,
       requesterFn: gitlabRequester(
-        options.caPem ? new Agent({ connect: { ca: options.caPem } }) : undefined,
+        options.caPem ? new Agent({ keepAlive: true, ca: options.caPem }) : undefined,
         options.system,
       ),
     } as never);

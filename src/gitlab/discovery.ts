@@ -3,9 +3,10 @@
 // The IAM provider URL, ARN and condition-key prefix all come from the
 // document's issuer, never from the configured GitLab URL.
 import { createHash } from 'node:crypto';
+import { Agent } from 'node:https';
 import { isIP } from 'node:net';
 import { connect } from 'node:tls';
-import { Agent, fetch } from 'undici';
+import { type HttpResponse, send } from '../runtime/http-client.ts';
 import { RetryableError } from '../runtime/outcome.ts';
 import { type RetryGate, retryAfterMs } from './requester.ts';
 
@@ -23,34 +24,40 @@ async function getJson(
   gate: RetryGate | undefined,
 ): Promise<Record<string, unknown>> {
   await gate?.whenOpen();
-  const dispatcher = caPem ? new Agent({ connect: { ca: caPem } }) : undefined;
-  let res: Awaited<ReturnType<typeof fetch>>;
+  let res: HttpResponse;
   try {
-    res = await fetch(url, {
+    res = await send(new URL(url), {
+      agent: caPem ? new Agent({ ca: caPem }) : undefined,
+      timeoutMs: DISCOVERY_TIMEOUT_MS,
       signal: AbortSignal.timeout(DISCOVERY_TIMEOUT_MS),
-      ...(dispatcher ? { dispatcher } : {}),
     });
   } catch (err) {
-    const slow = (err as Error)?.name === 'TimeoutError';
+    const name = (err as Error)?.name;
+    const slow = name === 'TimeoutError' || name === 'AbortError';
     throw new RetryableError(
       'IssuerUnreachable',
-      `${what} ${url} ${slow ? `did not answer within ${DISCOVERY_TIMEOUT_MS / 1000} s` : `could not be fetched: ${(err as Error)?.cause ?? (err as Error)?.message}`}; AWS fetches it the same way at job time and would refuse the ID tokens (InvalidIdentityToken)`,
+      `${what} ${url} ${slow ? `did not answer within ${DISCOVERY_TIMEOUT_MS / 1000} s` : `could not be fetched: ${(err as Error)?.message}`}; AWS fetches it the same way at job time and would refuse the ID tokens (InvalidIdentityToken)`,
       { cause: err },
     );
-  } finally {
-    void dispatcher?.close();
   }
-  if (!res.ok) {
-    const hinted = res.status === 429 || res.status === 503 ? retryAfterMs(res) : undefined;
+  if (res.status < 200 || res.status > 299) {
+    const hinted =
+      res.status === 429 || res.status === 503 ? retryAfterMs(res.headers['retry-after']) : undefined;
     if (hinted !== undefined) gate?.pause(hinted);
-    await res.body?.cancel();
     throw new RetryableError(
       'IssuerUnreachable',
       `${what} ${url} answered HTTP ${res.status}; AWS fetches it the same way at job time and would refuse the ID tokens (InvalidIdentityToken)`,
       { retryAfterMs: hinted },
     );
   }
-  return (await res.json()) as Record<string, unknown>;
+  try {
+    return JSON.parse(res.text) as Record<string, unknown>;
+  } catch {
+    throw new RetryableError(
+      'IssuerUnreachable',
+      `${what} ${url} is not JSON; AWS fetches it the same way at job time and would refuse the ID tokens (InvalidIdentityToken)`,
+    );
+  }
 }
 
 /**

@@ -1,22 +1,26 @@
-// The HTTP layer under @gitbeaker/rest, replacing its default for two reasons:
-// - its default sends through Node's global fetch, which cannot use an undici
-//   Agent of another version, so a private CA (caSecretRef) could not be used;
+// The HTTP layer under @gitbeaker/rest, replacing its default for three reasons:
+// - its default sends through Node's global fetch, which takes no CA of its
+//   own, so a private CA (caSecretRef) could not be used;
+// - fetch is Node's copy of undici, whose WebAssembly HTTP parser costs
+//   memory that node:https does not (runtime/http-client.ts);
 // - it retries 429 and 502 ten times within milliseconds, ignoring
 //   Retry-After (API-FACTS, pitfall 15). Here a 429/502/503 is retried at most
 //   twice, after Retry-After (capped); past that the error carries the server's
 //   hint to the work queue, which waits at least that long. A Retry-After also
 //   pauses every other request to the same instance (`gate`): GitLab counts
 //   the limit per user across the instance.
+import type { Agent } from 'node:https';
 import { createRequesterFn, GitbeakerRequestError, GitbeakerTimeoutError } from '@gitbeaker/requester-utils';
-import { type Agent, fetch, Request, type Response } from 'undici';
+import { type HttpResponse, send } from '../runtime/http-client.ts';
 
 const RETRY_STATUSES = [429, 502, 503];
 const MAX_ATTEMPTS = 3;
 const MAX_INLINE_WAIT_MS = 10_000;
+/** Longest wait for a response's headers or its next chunk; GitLab's own request timeout is 60 s. */
+const REQUEST_TIMEOUT_MS = 60_000;
 
 /** Retry-After in ms (seconds or an HTTP date), if the response has one. */
-export function retryAfterMs(response: Pick<Response, 'headers'>, now = Date.now()): number | undefined {
-  const value = response.headers.get('retry-after');
+export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
@@ -24,27 +28,32 @@ export function retryAfterMs(response: Pick<Response, 'headers'>, now = Date.now
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-async function body(response: Response): Promise<unknown> {
+function body(response: HttpResponse): unknown {
   if (response.status === 204) return null;
-  const type = (response.headers.get('content-type') ?? '').split(';')[0]?.trim();
-  if (type === 'application/json') return (await response.json()) ?? {};
-  return response.text();
+  const type = (response.headers['content-type'] ?? '').split(';')[0]?.trim();
+  if (type === 'application/json') return (response.text ? JSON.parse(response.text) : null) ?? {};
+  return response.text;
 }
 
-async function fail(request: Request, response: Response, retryAfter?: number): Promise<never> {
-  const text = await response.text();
-  let description = text;
-  if (response.headers.get('content-type')?.includes('application/json')) {
+function fail(request: { method: string; url: string }, response: HttpResponse, retryAfter?: number): never {
+  let description = response.text;
+  if (response.headers['content-type']?.includes('application/json')) {
     try {
-      const parsed = JSON.parse(text);
+      const parsed = JSON.parse(response.text);
       const field = parsed?.error ?? parsed?.message ?? '';
       description = typeof field === 'string' ? field : JSON.stringify(field);
     } catch {
       // keep the text
     }
   }
+  // The request goes in without its headers: they carry the token.
   throw new GitbeakerRequestError(description, {
-    cause: { description, request, response, retryAfterMs: retryAfter } as never,
+    cause: {
+      description,
+      request,
+      response: { status: response.status, headers: response.headers },
+      retryAfterMs: retryAfter,
+    } as never,
   });
 }
 
@@ -62,7 +71,7 @@ export function gitlabRequester(agent: Agent | undefined, gate?: RetryGate) {
       const {
         prefixUrl,
         searchParams,
-        method,
+        method = 'GET',
         headers,
         body: payload,
         signal,
@@ -71,32 +80,38 @@ export function gitlabRequester(agent: Agent | undefined, gate?: RetryGate) {
         searchParams?: string;
         method?: string;
         headers?: Record<string, string>;
-        body?: string;
+        body?: unknown;
         signal?: AbortSignal;
       };
+      // The operator sends JSON only; gitbeaker's multipart uploads are not among its calls.
+      if (payload !== undefined && typeof payload !== 'string')
+        throw new Error(`GitLab request ${method} ${endpoint}: only JSON bodies are supported`);
       const base = prefixUrl?.endsWith('/') ? prefixUrl : `${prefixUrl ?? ''}/`;
       const url = new URL(endpoint, base);
       url.search = searchParams ?? '';
+      const request = { method, url: url.toString() };
       for (let attempt = 1; ; attempt++) {
         await gate?.whenOpen(MAX_INLINE_WAIT_MS);
-        const request = new Request(url, { method, headers, body: payload, ...(signal ? { signal } : {}) });
-        let response: Response;
+        let response: HttpResponse;
         try {
-          response = await fetch(request, agent ? { dispatcher: agent } : {});
+          response = await send(url, {
+            method,
+            headers,
+            body: payload,
+            agent,
+            timeoutMs: REQUEST_TIMEOUT_MS,
+            signal,
+          });
         } catch (err) {
           const name = (err as Error)?.name;
           if (name === 'TimeoutError' || name === 'AbortError')
             throw new GitbeakerTimeoutError('Query timeout was reached');
           throw err;
         }
-        if (response.ok) {
-          return {
-            body: (await body(response)) as never,
-            headers: Object.fromEntries(response.headers.entries()),
-            status: response.status,
-          };
+        if (response.status >= 200 && response.status <= 299) {
+          return { body: body(response) as never, headers: response.headers, status: response.status };
         }
-        const hinted = retryAfterMs(response);
+        const hinted = retryAfterMs(response.headers['retry-after']);
         if (hinted !== undefined && RETRY_STATUSES.includes(response.status)) gate?.pause(hinted);
         const wait = hinted ?? 1000 * attempt;
         if (
@@ -106,7 +121,6 @@ export function gitlabRequester(agent: Agent | undefined, gate?: RetryGate) {
         ) {
           return fail(request, response, RETRY_STATUSES.includes(response.status) ? wait : undefined);
         }
-        await response.body?.cancel();
         if (gate && hinted !== undefined) await gate.whenOpen(MAX_INLINE_WAIT_MS);
         else await new Promise((r) => setTimeout(r, wait));
       }

@@ -8,9 +8,8 @@
 // - `synced` turns true after the first complete list (the readiness probe).
 // Handlers run synchronously and must only enqueue keys.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { Watch } from '@kubernetes/client-node';
 import { exponentialBackoff, jitter, sleep } from './backoff.ts';
-import { type CustomResourceClient, keyOf, statusCodeOf } from './kube.ts';
+import { type CustomResourceClient, KubeApi, keyOf, statusCodeOf } from './kube.ts';
 import type { Logger } from './logger.ts';
 
 export interface InformerHandlers<T> {
@@ -46,9 +45,11 @@ export class Informer<T extends KubernetesObject> {
   private currentWatch: AbortController | undefined;
   private running: Promise<void> | undefined;
   private hasSynced = false;
+  private readonly api: KubeApi;
 
   constructor(options: InformerOptions<T>) {
     this.options = options;
+    this.api = new KubeApi(options.kubeConfig);
   }
 
   get synced(): boolean {
@@ -157,55 +158,56 @@ export class Informer<T extends KubernetesObject> {
     this.hasSynced = true;
   }
 
-  private watchOnce(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const watch = new Watch(this.options.kubeConfig);
-      const timeoutSeconds = this.options.watchTimeoutSeconds ?? jitter(300, 0.5);
-      // client-node aborts a stream after `requestTimeoutMs` without bytes; we
-      // make that its watchdog. The field is private in its typings only.
-      Object.assign(watch, { requestTimeoutMs: this.options.watchdogMs ?? (timeoutSeconds + 60) * 1000 });
-      let gone = false;
-      watch
-        .watch(
-          this.options.client.collectionPath(this.options.namespace),
-          {
+  private async watchOnce(): Promise<void> {
+    const timeoutSeconds = this.options.watchTimeoutSeconds ?? jitter(300, 0.5);
+    const controller = new AbortController();
+    this.currentWatch = controller;
+    if (this.stopped) controller.abort();
+    let failure: Error | undefined;
+    try {
+      await this.api.watch<T & { code?: number; message?: string }>(
+        this.options.client.collectionPath(this.options.namespace),
+        {
+          query: {
             resourceVersion: this.resourceVersion,
             allowWatchBookmarks: true,
             timeoutSeconds,
             labelSelector: this.options.labelSelector,
           },
-          (type: string, obj: T & { code?: number }) => {
-            if (type === 'ERROR') {
-              if (obj.code === 410) gone = true;
-              this.currentWatch?.abort();
-              return;
-            }
-            const rv = obj.metadata?.resourceVersion;
-            if (rv) this.resourceVersion = rv;
-            if (type === 'BOOKMARK') return;
-            const key = keyOf(obj);
-            const old = this.store.get(key);
-            if (type === 'DELETED') {
-              this.store.delete(key);
-              this.emit('delete', obj);
-            } else if (type === 'ADDED' || type === 'MODIFIED') {
-              this.store.set(key, slim(obj));
-              if (!old) this.emit('add', obj);
-              else if (old.metadata?.resourceVersion !== rv) this.emit('update', obj, old);
-            }
-          },
-          (err: unknown) => {
-            this.currentWatch = undefined;
-            if (gone) reject(new GoneError('410 Gone'));
-            else if (err && !this.stopped) reject(err);
-            else resolve();
-          },
-        )
-        .then((controller) => {
-          this.currentWatch = controller;
-          if (this.stopped) controller.abort();
-        }, reject);
-    });
+          idleTimeoutMs: this.options.watchdogMs ?? (timeoutSeconds + 60) * 1000,
+          signal: controller.signal,
+        },
+        (type, obj) => {
+          if (type === 'ERROR') {
+            // A Status object: 410 when the resourceVersion is too old to resume from.
+            failure =
+              obj.code === 410
+                ? new GoneError('410 Gone')
+                : new Error(`watch error event: ${obj.code ?? ''} ${obj.message ?? ''}`.trim());
+            controller.abort();
+            return;
+          }
+          const rv = obj.metadata?.resourceVersion;
+          if (rv) this.resourceVersion = rv;
+          if (type === 'BOOKMARK') return;
+          const key = keyOf(obj);
+          const old = this.store.get(key);
+          if (type === 'DELETED') {
+            this.store.delete(key);
+            this.emit('delete', obj);
+          } else if (type === 'ADDED' || type === 'MODIFIED') {
+            this.store.set(key, slim(obj));
+            if (!old) this.emit('add', obj);
+            else if (old.metadata?.resourceVersion !== rv) this.emit('update', obj, old);
+          }
+        },
+      );
+    } catch (err) {
+      if (!failure && !this.stopped) throw err;
+    } finally {
+      this.currentWatch = undefined;
+    }
+    if (failure) throw failure;
   }
 
   private emit(event: 'add' | 'delete', obj: T): void;

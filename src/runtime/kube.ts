@@ -1,19 +1,16 @@
 // The small slice of the Kubernetes API that the operator needs, on top of
 // @kubernetes/client-node. The client's KubeConfig loads the configuration and
-// authenticates every request (tokens, exec plugins, client certificates, its
-// TLS dispatcher); the requests themselves are plain JSON over its dispatcher,
-// as the client's own Watch makes them. The client's generated API classes are
+// authenticates every request (tokens, exec plugins, client certificates);
+// the requests themselves are plain JSON over node:https, on keep-alive
+// connections (connection-pool.ts). The client's generated API classes are
 // not used: each pulls in its object serializer and with it all 758 generated
 // models, which cost the operator about 15 MB of memory for objects it never
-// builds (docs/bench.md). Custom resources are addressed by group, version
-// and plural, so no discovery call is made.
-import {
-  type HttpMethod,
-  type KubeConfig,
-  type KubernetesObject,
-  RequestContext,
-} from '@kubernetes/client-node';
-import { request } from 'undici';
+// builds; nor is its Watch, whose undici cost about 10 MB more (docs/bench.md).
+// Custom resources are addressed by group, version and plural, so no
+// discovery call is made.
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { agentFor, type KubeTlsOptions } from './connection-pool.ts';
+import { type HttpRequest, send, streamLines } from './http-client.ts';
 
 export interface ResourceType {
   group: string;
@@ -81,11 +78,20 @@ export const MERGE_PATCH = 'application/merge-patch+json';
 /** Longest a call may wait for the headers, or between body chunks; a stalled connection then fails as a transient error. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
 export interface RequestOptions {
-  query?: Record<string, string | number | undefined>;
+  query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   /** Of the body; JSON unless a patch says otherwise. */
   contentType?: string;
+}
+
+export interface WatchOptions {
+  query: Record<string, string | number | boolean | undefined>;
+  /** A stream that sends nothing (no event, no bookmark) for this long fails with a TimeoutError. */
+  idleTimeoutMs: number;
+  signal: AbortSignal;
 }
 
 export class KubeApi {
@@ -100,32 +106,63 @@ export class KubeApi {
   }
 
   async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
+    const { url, request } = await this.prepare(method, path, options.query);
+    if (options.body !== undefined) {
+      request.headers!['content-type'] = options.contentType ?? 'application/json';
+      request.body = JSON.stringify(options.body);
+    }
+    const response = await send(url, { ...request, timeoutMs: REQUEST_TIMEOUT_MS });
+    if (response.status < 200 || response.status > 299)
+      throw new KubeApiError(method, path, response.status, parseStatus(response.text));
+    return (response.text ? JSON.parse(response.text) : undefined) as T;
+  }
+
+  /**
+   * A watch of `path`: each event goes to `onEvent` as it arrives. Resolves
+   * when the server ends the stream; rejects on an error status, a stalled
+   * stream (TimeoutError) or an abort.
+   */
+  async watch<T>(
+    path: string,
+    options: WatchOptions,
+    onEvent: (type: string, object: T) => void,
+  ): Promise<void> {
+    const { url, request } = await this.prepare('GET', path, { ...options.query, watch: 'true' });
+    const response = await streamLines(
+      url,
+      { ...request, timeoutMs: options.idleTimeoutMs, signal: options.signal },
+      (line) => {
+        const event = JSON.parse(line) as { type: string; object: T };
+        onEvent(event.type, event.object);
+      },
+    );
+    if (response.status < 200 || response.status > 299)
+      throw new KubeApiError('WATCH', path, response.status, parseStatus(response.text));
+  }
+
+  /** The URL and the client's own authentication: headers (bearer token, exec plugin) and TLS material. */
+  private async prepare(
+    method: HttpMethod,
+    path: string,
+    query: RequestOptions['query'] = {},
+  ): Promise<{ url: URL; request: Omit<HttpRequest, 'timeoutMs'> }> {
     const server = this.kubeConfig.getCurrentCluster()?.server;
     if (!server) throw new Error('the kubeconfig has no current cluster');
     const url = new URL(server.replace(/\/+$/, '') + path);
-    for (const [name, value] of Object.entries(options.query ?? {})) {
+    for (const [name, value] of Object.entries(query)) {
       if (value !== undefined && value !== '') url.searchParams.set(name, String(value));
     }
-    // The client's own authentication: headers (bearer token, exec plugin,
-    // basic auth) and a dispatcher with the cluster's CA and client certificate.
-    const context = new RequestContext(url.toString(), method);
-    await this.kubeConfig.applySecurityAuthentication(context);
-    const headers: Record<string, string> = { ...context.getHeaders(), accept: 'application/json' };
-    if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
-    // undici's request, not fetch: no WHATWG streams and abort signals per call
-    // (measured in a CPU profile of `npm run bench`).
-    const response = await request(url, {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      dispatcher: context.getDispatcher(),
-      headersTimeout: REQUEST_TIMEOUT_MS,
-      bodyTimeout: REQUEST_TIMEOUT_MS,
-    });
-    const text = await response.body.text();
-    if (response.statusCode < 200 || response.statusCode > 299)
-      throw new KubeApiError(method, path, response.statusCode, parseStatus(text));
-    return (text ? JSON.parse(text) : undefined) as T;
+    const options: KubeTlsOptions & { headers?: Record<string, string>; auth?: string } = {};
+    await this.kubeConfig.applyToHTTPSOptions(options as never);
+    return {
+      url,
+      request: {
+        method,
+        headers: { ...options.headers, accept: 'application/json' },
+        auth: options.auth,
+        agent: agentFor(this.kubeConfig, server, options),
+      },
+    };
   }
 }
 
