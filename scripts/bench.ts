@@ -43,8 +43,8 @@ import {
 import { waitFor } from '../test/harness/processes.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-// The operator as the image runs it: the compiled dist/cli.js (built first), not the .ts sources.
-const CLI = join(ROOT, 'dist', 'cli.js');
+// The operator as the image runs it: the bundled dist/cli.cjs (built first), not the .ts sources.
+const CLI = join(ROOT, 'dist', 'cli.cjs');
 const REGION = 'eu-west-1';
 const GROUP = 'gitlab-aws.io';
 const VERSION = 'v1alpha1';
@@ -102,11 +102,12 @@ function chartNodeOptions(): string {
   return String(values.nodeOptions ?? '');
 }
 
-/** The environment the image (Dockerfile) gives the process besides NODE_OPTIONS: MALLOC_ARENA_MAX. */
+/** The environment the image (Dockerfile) gives the process besides NODE_OPTIONS: its glibc malloc tuning (MALLOC_*). */
 function imageEnv(): Record<string, string> {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-  const arenas = /^ENV MALLOC_ARENA_MAX=(\d+)$/m.exec(dockerfile)?.[1];
-  return arenas ? { MALLOC_ARENA_MAX: arenas } : {};
+  return Object.fromEntries(
+    [...dockerfile.matchAll(/^ENV (MALLOC_\w+)=(\d+)$/gm)].map((m) => [m[1]!, m[2]!]),
+  );
 }
 
 function usage(why: string): never {
@@ -453,9 +454,13 @@ async function main(): Promise<void> {
       async () => {
         if (Date.now() - lastProgress > 5000) {
           lastProgress = Date.now();
+          const { rssMb, rssAnonMb, rssFileMb, cpuSeconds } = first.sampler.last;
+          const heapMb =
+            (await metricSum(first.addrs.metrics, 'gitlab_aws_operator_nodejs_heap_size_total_bytes')) /
+            1048576;
           log(
             `${feds.readyAt.size}/${n} federations and ${conns.readyAt.size}/${n} connections Ready; ` +
-              `RSS ${round(first.sampler.last.rssMb)} MB, CPU ${round(first.sampler.last.cpuSeconds)} s`,
+              `RSS ${round(rssMb)} MB (allocated ${round(rssAnonMb)}, files ${round(rssFileMb)}; V8 heap ${round(heapMb)}), CPU ${round(cpuSeconds)} s`,
           );
         }
         return feds.readyAt.size >= n && conns.readyAt.size >= n ? true : undefined;

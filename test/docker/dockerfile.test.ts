@@ -1,5 +1,5 @@
 // The Dockerfile cannot be built here (no Docker engine), so this checks what
-// it says, and builds and runs what it would put in the image: dist/cli.js.
+// it says, and builds and runs what it would put in the image: dist/cli.cjs.
 import { execFile } from 'node:child_process';
 import {
   chmodSync,
@@ -10,6 +10,7 @@ import {
   readFileSync,
   rmSync,
   symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -93,7 +94,7 @@ describe('Dockerfile', () => {
     expect(JSON.parse(last('ENTRYPOINT')!)).toEqual(['gitlab-aws-operator']);
     // The chart runs the binary by name; the image puts the package's bin on PATH.
     expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toContain(
-      'ln -s /app/dist/cli.js /usr/local/bin/gitlab-aws-operator',
+      'ln -s /app/dist/cli.cjs /usr/local/bin/gitlab-aws-operator',
     );
     expect(JSON.parse(last('CMD')!)).toEqual(['run']);
     expect(last('WORKDIR')).toBe('/app');
@@ -111,7 +112,7 @@ describe('Dockerfile', () => {
 
 // What `npm run build` produces, laid out as in the image: /app/package.json
 // and /app/dist, and no node_modules: the bundle must carry its dependencies.
-describe('the built operator (dist/cli.js)', () => {
+describe('the built operator (dist/cli.cjs)', () => {
   let app: string;
   beforeAll(async () => {
     app = mkdtempSync(join(tmpdir(), 'gao-image-'));
@@ -121,7 +122,7 @@ describe('the built operator (dist/cli.js)', () => {
   afterAll(() => rmSync(app, { recursive: true, force: true }));
 
   it('answers help and version', async () => {
-    const cli = join(app, 'dist', 'cli.js');
+    const cli = join(app, 'dist', 'cli.cjs');
     const help = await run(process.execPath, [cli, 'help'], { cwd: app });
     expect(help.stdout).toContain('Usage: gitlab-aws-operator');
     expect(help.stdout).toContain('--propagation-delay');
@@ -130,25 +131,42 @@ describe('the built operator (dist/cli.js)', () => {
     expect(version.stdout.trim()).toBe(pkg.version);
   });
 
-  it('imports nothing but Node.js built-ins and its own chunks, and carries the licences', () => {
+  it('requires nothing but Node.js built-ins and its own chunks, and carries the licences', () => {
     const dist = join(app, 'dist');
     const specifiers = new Set<string>();
-    for (const file of readdirSync(dist).filter((f) => f.endsWith('.js'))) {
-      // Every import declaration, re-export and literal dynamic import in the parsed bundle.
-      const visit = (node: unknown): void => {
+    for (const file of readdirSync(dist).filter((f) => f.endsWith('.cjs'))) {
+      // Every require() of a literal, import declaration and literal dynamic import in the
+      // parsed bundle; a require() inside a try block is optional (debug's of supports-color).
+      const visit = (node: unknown, optional = false): void => {
         if (!node || typeof node !== 'object') return;
-        const n = node as { type?: string; source?: { value?: unknown } };
+        const n = node as {
+          type?: string;
+          source?: { value?: unknown };
+          callee?: { type?: string; name?: string };
+          arguments?: { type?: string; value?: unknown }[];
+        };
         if (
           /^(ImportDeclaration|ExportAllDeclaration|ExportNamedDeclaration|ImportExpression)$/.test(
             n.type ?? '',
-          ) &&
-          typeof n.source?.value === 'string'
+          )
+        ) {
+          if (typeof n.source?.value === 'string') specifiers.add(n.source.value);
+        }
+        const first = n.arguments?.[0];
+        if (
+          n.type === 'CallExpression' &&
+          n.callee?.name === 'require' &&
+          typeof first?.value === 'string' &&
+          !optional
         )
-          specifiers.add(n.source.value);
-        for (const value of Object.values(n)) if (value && typeof value === 'object') visit(value);
+          specifiers.add(first.value);
+        for (const [key, value] of Object.entries(n))
+          if (value && typeof value === 'object')
+            visit(value, optional || (n.type === 'TryStatement' && key === 'block'));
       };
       visit(parseAst(readFileSync(join(dist, file), 'utf8')));
     }
+    expect([...specifiers]).toContain('node:https');
     const foreign = [...specifiers].filter((s) => !s.startsWith('./') && !isBuiltin(s));
     expect(foreign).toEqual([]);
     const licences = readFileSync(join(dist, 'THIRD-PARTY-LICENSES.txt'), 'utf8');
@@ -156,11 +174,32 @@ describe('the built operator (dist/cli.js)', () => {
     expect(licences).toContain('Apache License');
   });
 
+  // Memory, measured with `npm run bench` (docs/bench.md): Node keeps a module
+  // with any non-ASCII character as UTF-16, and an ES module import of
+  // node:http, or @gitbeaker touching the global FormData, loads Node's own
+  // undici, which the operator never calls.
+  it('is ASCII, and loading it does not load Node.js’s own undici', async () => {
+    for (const file of readdirSync(join(app, 'dist')).filter((f) => f.endsWith('.cjs')))
+      expect(readFileSync(join(app, 'dist', file), 'latin1'), file).toMatch(/^\p{ASCII}*$/u);
+    expect(readFileSync(join(app, 'dist', 'cli.cjs'), 'utf8')).toContain(
+      'gitlab-aws-operator sends no multipart (FormData) requests to GitLab',
+    );
+    const probe = join(app, 'probe.cjs');
+    writeFileSync(
+      probe,
+      `process.on('exit', () => process.stderr.write('undici loaded: ' + process.moduleLoadList.some((m) => m.includes('deps/undici')) + '\\n'));`,
+    );
+    const help = await run(process.execPath, ['--require', probe, join(app, 'dist', 'cli.cjs'), 'help'], {
+      cwd: app,
+    });
+    expect(help.stderr).toContain('undici loaded: false');
+  });
+
   it('runs by name through a link, as on the image PATH', async () => {
     const bin = join(app, 'bin');
     mkdirSync(bin);
-    chmodSync(join(app, 'dist', 'cli.js'), 0o755);
-    symlinkSync(join(app, 'dist', 'cli.js'), join(bin, 'gitlab-aws-operator'));
+    chmodSync(join(app, 'dist', 'cli.cjs'), 0o755);
+    symlinkSync(join(app, 'dist', 'cli.cjs'), join(bin, 'gitlab-aws-operator'));
     const version = await run('gitlab-aws-operator', ['version'], {
       cwd: app,
       env: { ...process.env, PATH: `${bin}:${dirname(process.execPath)}:${process.env.PATH}` },
@@ -169,7 +208,7 @@ describe('the built operator (dist/cli.js)', () => {
   });
 
   it('stops with exit code 2 on a bad flag, before touching a cluster', async () => {
-    const err = await run(process.execPath, [join(app, 'dist', 'cli.js'), 'run', '--no-such-flag'], {
+    const err = await run(process.execPath, [join(app, 'dist', 'cli.cjs'), 'run', '--no-such-flag'], {
       cwd: app,
     }).catch((e: { code: number; stderr: string }) => e);
     expect((err as { code: number }).code).toBe(2);
