@@ -97,6 +97,13 @@ export const FLAGS: FlagSpec[] = [
     check: positive,
   },
   {
+    name: 'optimizing-jit',
+    env: 'OPTIMIZING_JIT',
+    type: 'boolean',
+    default: 'false',
+    help: "V8's optimizing compilers (Maglev, TurboFan): less CPU under load, about 10 MB more memory",
+  },
+  {
     name: 'resync-interval',
     env: 'RESYNC_INTERVAL',
     type: 'duration',
@@ -211,6 +218,7 @@ export interface OperatorConfig {
   metricsAddr: string;
   healthAddr: string;
   maxConcurrentReconciles: number;
+  optimizingJit: boolean;
   resyncIntervalMs: number;
   propagationDelayMs: number;
   awsRateLimit: RateLimit;
@@ -255,6 +263,7 @@ export function parseCommandLine(
     metricsAddr: v['metrics-addr'] as string,
     healthAddr: v['health-addr'] as string,
     maxConcurrentReconciles: v['max-concurrent-reconciles'] as number,
+    optimizingJit: v['optimizing-jit'] as boolean,
     resyncIntervalMs: v['resync-interval'] as number,
     propagationDelayMs: v['propagation-delay'] as number,
     awsRateLimit: { qps: v['aws-qps'] as number, burst: v['aws-burst'] as number },

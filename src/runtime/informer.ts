@@ -230,7 +230,8 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 /**
  * What the cache keeps of an object: without managedFields (as controller-runtime's
  * default transform) and kubectl's last-applied copy of the spec, which no
- * reconciler reads and which together are most of a small object's size.
+ * reconciler reads and which together are most of a small object's size; and
+ * with the strings of its spec and status shared with other objects (below).
  */
 function slim<T extends KubernetesObject>(obj: T): T {
   const metadata = obj.metadata;
@@ -240,6 +241,44 @@ function slim<T extends KubernetesObject>(obj: T): T {
       delete metadata.annotations[LAST_APPLIED];
       if (Object.keys(metadata.annotations).length === 0) delete metadata.annotations;
     }
+    if (metadata.namespace) metadata.namespace = intern(metadata.namespace);
+    if (metadata.finalizers) metadata.finalizers = metadata.finalizers.map(intern);
   }
+  if (obj.apiVersion) obj.apiVersion = intern(obj.apiVersion);
+  if (obj.kind) obj.kind = intern(obj.kind);
+  const withBody = obj as { spec?: unknown; status?: unknown };
+  withBody.spec = internAll(withBody.spec);
+  withBody.status = internAll(withBody.status);
   return obj;
+}
+
+// JSON.parse gives every string value its own copy: 10,000 federations of one
+// GitLab instance held 10,000 copies of its URL, of the provider's ARN and of
+// each condition's type, reason and message (a heap snapshot, docs/bench.md).
+// Short strings of the cache are kept once instead. Timestamps, which rarely
+// repeat, are left alone; the table starts over when full, so what it keeps
+// is bounded.
+const INTERN_LIMIT = 50_000;
+const INTERN_MAX_LENGTH = 256;
+const TIMESTAMP = /^\d{4}-\d\d-\d\dT/;
+const interned = new Map<string, string>();
+
+function intern(value: string): string {
+  if (value.length > INTERN_MAX_LENGTH || TIMESTAMP.test(value)) return value;
+  const known = interned.get(value);
+  if (known !== undefined) return known;
+  if (interned.size >= INTERN_LIMIT) interned.clear();
+  interned.set(value, value);
+  return value;
+}
+
+function internAll(value: unknown): unknown {
+  if (typeof value === 'string') return intern(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = internAll(value[i]);
+  } else if (value && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) record[key] = internAll(record[key]);
+  }
+  return value;
 }
