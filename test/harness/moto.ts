@@ -4,6 +4,8 @@ import { freePort, startProcess, waitFor } from './processes.ts';
 
 export interface Moto {
   url: string;
+  /** Of the server process (the bench reads its CPU time). */
+  pid: number | undefined;
   reset: () => Promise<void>;
   stop: () => Promise<void>;
 }
@@ -17,6 +19,7 @@ export async function startMoto(): Promise<Moto> {
   });
   return {
     url,
+    pid: proc.child.pid,
     reset: async () => {
       await fetch(`${url}/moto-api/reset`, { method: 'POST' });
     },
