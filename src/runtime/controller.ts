@@ -13,7 +13,7 @@ import {
   type ResourceType,
   type StatusWithConditions,
 } from './kube.ts';
-import type { Logger } from './logger.ts';
+import { type Logger, lazyChild } from './logger.ts';
 import type { Metrics, ReconcileResult } from './metrics.ts';
 import type { Outcome } from './outcome.ts';
 import { writeStatus } from './status.ts';
@@ -165,7 +165,7 @@ export class Controller<T extends CustomObject> {
       return;
     }
     let obj = structuredClone(cached);
-    const log = this.options.log.child({ controller, key, generation: obj.metadata?.generation });
+    const log = lazyChild(this.options.log, { controller, key, generation: obj.metadata?.generation });
     const started = performance.now();
 
     const deleting = isBeingDeleted(obj);

@@ -152,18 +152,53 @@ export class KubeApi {
     for (const [name, value] of Object.entries(query)) {
       if (value !== undefined && value !== '') url.searchParams.set(name, String(value));
     }
-    const options: KubeTlsOptions & { headers?: Record<string, string>; auth?: string } = {};
-    await this.kubeConfig.applyToHTTPSOptions(options as never);
+    const credentials = await credentialsFor(this.kubeConfig, server);
     return {
       url,
       request: {
         method,
-        headers: { ...options.headers, accept: 'application/json' },
-        auth: options.auth,
-        agent: agentFor(this.kubeConfig, server, options),
+        headers: { ...credentials.headers, accept: 'application/json' },
+        auth: credentials.auth,
+        agent: credentials.agent,
       },
     };
   }
+}
+
+interface Credentials {
+  headers: Record<string, string>;
+  auth: string | undefined;
+  agent: HttpRequest['agent'];
+}
+
+/**
+ * client-node's applyToHTTPSOptions reads the CA and key files and resolves the
+ * token on every call, and the agent's key hashes that material: about 4 % of
+ * the operator's CPU in a cold start (npm run bench). Its result is reused for
+ * a second, far less than any credential lives; concurrent calls share one.
+ */
+const CREDENTIALS_REUSE_MS = 1000;
+const credentials = new WeakMap<KubeConfig, { at: number; server: string; value: Promise<Credentials> }>();
+
+function credentialsFor(kubeConfig: KubeConfig, server: string): Promise<Credentials> {
+  const now = performance.now();
+  const kept = credentials.get(kubeConfig);
+  if (kept && kept.server === server && now - kept.at < CREDENTIALS_REUSE_MS) return kept.value;
+  const value = (async () => {
+    const options: KubeTlsOptions & { headers?: Record<string, string>; auth?: string } = {};
+    await kubeConfig.applyToHTTPSOptions(options as never);
+    return {
+      headers: { ...options.headers },
+      auth: options.auth,
+      agent: agentFor(kubeConfig, server, options),
+    };
+  })();
+  credentials.set(kubeConfig, { at: now, server, value });
+  // A failure (an exec plugin that did not answer, say) is not kept.
+  value.catch(() => {
+    if (credentials.get(kubeConfig)?.value === value) credentials.delete(kubeConfig);
+  });
+  return value;
 }
 
 function parseStatus(text: string): { reason?: string; message?: string } {
