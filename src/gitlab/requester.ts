@@ -101,6 +101,8 @@ export function gitlabRequester(agent: Agent | undefined, gate?: RetryGate) {
             agent,
             timeoutMs: REQUEST_TIMEOUT_MS,
             signal,
+            // A pause that began while this request waited for its connection.
+            ready: gate ? () => gate.whenOpen(MAX_INLINE_WAIT_MS) : undefined,
           });
         } catch (err) {
           const name = (err as Error)?.name;

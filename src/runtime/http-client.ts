@@ -16,6 +16,13 @@ export interface HttpRequest {
   /** Longest wait for the response's headers, and between two chunks of its body. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Awaited once the request has its connection, just before it is written;
+   * if it throws, the request is not sent and fails with that error. A
+   * Retry-After pause that began while a new connection was being made is
+   * honoured this way (requester.ts).
+   */
+  ready?: () => Promise<void>;
 }
 
 export interface HttpResponse {
@@ -107,7 +114,22 @@ function exchange(
       res.on('error', reject);
       res.on('end', () => resolve({ status, headers: flatten(res.headers) }));
     });
-    req.end(request.body);
+    const { ready } = request;
+    if (!ready) {
+      req.end(request.body);
+      return;
+    }
+    req.once('socket', (socket) => {
+      const write = () =>
+        ready().then(
+          () => {
+            if (!req.destroyed) req.end(request.body);
+          },
+          (err) => req.destroy(err as Error),
+        );
+      if (!socket.connecting) write();
+      else socket.once('encrypted' in socket ? 'secureConnect' : 'connect', write);
+    });
   });
 }
 

@@ -49,6 +49,33 @@ describe('http-client', () => {
     expect(res.headers['retry-after']).toBe('7');
   });
 
+  it('writes a request only once `ready` has resolved on its connection, and not at all if it throws', async () => {
+    const arrived: string[] = [];
+    const url = await serve((req, res) => {
+      arrived.push(req.url ?? '');
+      res.end('ok');
+    });
+    const order: string[] = [];
+    const res = await send(new URL('/after', url), {
+      timeoutMs: 5000,
+      ready: async () => {
+        order.push(`ready, ${arrived.length} arrived`);
+        await new Promise((r) => setTimeout(r, 50));
+      },
+    });
+    expect(res.text).toBe('ok');
+    expect(order).toEqual(['ready, 0 arrived']);
+
+    const refused = new Error('paused for 30 s by a Retry-After');
+    const err = await send(new URL('/never', url), {
+      timeoutMs: 5000,
+      ready: () => Promise.reject(refused),
+    }).catch((e: unknown) => e);
+    expect(err).toBe(refused);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(arrived).toEqual(['/after']);
+  });
+
   it('fails a stalled response with a TimeoutError naming the URL', async () => {
     const url = await serve((_req, res) => res.write('{"partial":'));
     const err = await send(new URL('/stuck', url), { timeoutMs: 200 }).catch((e: Error) => e);
