@@ -1,11 +1,18 @@
-// Secret hygiene: the operator, as its own process at --log-level trace, takes
+// Secret hygiene: the operator, as its own process at --log-level trace and
+// built as the image runs it (the bundle, dist/cli.cjs), takes
 // federations and connections through success, GitLab refusals (401, 403), AWS
 // refusals (a role owned elsewhere, a malformed policy) and deletion, holding
 // recognisable secrets: GitLab tokens `glpat-HYGIENE-…` and AWS credentials
 // `AKIAHYGIENE…` / `HYGIENE-SECRET-…`. None of them may appear in its stdout
 // (every level), its stderr, the namespace's Events, or any object's status
 // (which holds every condition message).
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getCondition } from '../../src/runtime/conditions.ts';
@@ -13,7 +20,6 @@ import { connectionApi, readyReason, waitForConnection, waitForGone } from '../c
 import { type CodeConnectionsFake, startCodeConnectionsFake } from '../fakes/codeconnections/index.ts';
 import {
   apply,
-  CLI,
   createTokenSecret,
   federation,
   type GitLabInstance,
@@ -43,8 +49,26 @@ let gitlab: GitLabInstance;
 let cc: CodeConnectionsFake;
 let ns: string;
 let op: OperatorProcess;
+let build: string;
+
+// Loaded before the bundle: says once if Node.js's own copy of undici is ever
+// loaded (by a global fetch, FormData or WebSocket), which costs the operator
+// about 12 MB of RSS (docs/bench.md, third round).
+const UNDICI_PROBE = `process.stderr.write('probe: watching module loads\\n');
+let told = false;
+setInterval(() => {
+  if (!told && process.moduleLoadList.some((m) => m.includes('deps/undici'))) {
+    told = true;
+    process.stderr.write('probe: Node.js undici loaded\\n');
+  }
+}, 100).unref();
+`;
 
 beforeAll(async () => {
+  build = mkdtempSync(join(tmpdir(), 'gao-hygiene-'));
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  await promisify(execFile)('npm', ['run', 'build', '--', '--out-dir', join(build, 'dist')], { cwd: root });
+  writeFileSync(join(build, 'probe.cjs'), UNDICI_PROBE);
   gitlab = await startGitLab();
   gitlab.fake.state.addToken('deployer', { value: GOOD_TOKEN, scopes: ['api'] });
   gitlab.fake.state.addToken('deployer', { value: REVOKED_TOKEN, scopes: ['api'], revoked: true });
@@ -62,7 +86,7 @@ beforeAll(async () => {
     stringData: { 'ca.crt': gitlab.fake.tls!.caPem },
   });
   op = startOperatorProcess(
-    CLI,
+    join(build, 'dist', 'cli.cjs'),
     [
       ...runArgs(ns),
       '--propagation-delay',
@@ -86,14 +110,16 @@ beforeAll(async () => {
       AWS_CONFIG_FILE: '/dev/null',
       AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
       NODE_EXTRA_CA_CERTS: gitlab.caFile,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${join(build, 'probe.cjs')}`,
     },
   );
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await op?.stop('SIGKILL');
   await cc?.close();
   await gitlab?.fake.close();
+  if (build) rmSync(build, { recursive: true, force: true });
 });
 
 const spec = (secret: string, overrides: Record<string, unknown> = {}) => ({
@@ -208,5 +234,12 @@ describe('secret hygiene', () => {
         found.push(`a HYGIENE fragment in ${where}`);
     }
     expect(found).toEqual([]);
+  });
+
+  // After the scenario above: GitLab reads, writes (POST, and DELETE with a
+  // body) and refusals, IAM, CodeConnections, Events, deletion.
+  it('did all that without loading Node.js’s own undici', () => {
+    expect(op.stderr()).toContain('probe: watching module loads');
+    expect(op.stderr()).not.toContain('probe: Node.js undici loaded');
   });
 });
