@@ -3,7 +3,9 @@
 // CodeConnections fakes), applies N GitLabAwsFederations and N GitLabConnections,
 // then runs the operator as its own process and measures:
 //   1. cold start: time to informers synced and to every resource Ready, with
-//      peak RSS, CPU seconds and the calls made per resource;
+//      peak RSS, CPU seconds and the calls made per resource; and, since the
+//      testbed shares the machine, how busy the machine was, the CPU of each
+//      part of the testbed, and the requests the API server answered;
 //   2. steady RSS after the work is done;
 //   3. apply → Ready latency of one more federation (p50 / p95 over --samples);
 //   4. one steady-state resync: the operator restarted against unchanged AWS and
