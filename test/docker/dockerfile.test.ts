@@ -178,7 +178,7 @@ describe('the built operator (dist/cli.cjs)', () => {
   // with any non-ASCII character as UTF-16, and an ES module import of
   // node:http, or @gitbeaker touching the global FormData, loads Node's own
   // undici, which the operator never calls.
-  it('is ASCII, and loading it does not load Node.js’s own undici', async () => {
+  it('is ASCII, bundles no undici, and loading it does not load Node.js’s own', async () => {
     for (const file of readdirSync(join(app, 'dist')).filter((f) => f.endsWith('.cjs')))
       expect(readFileSync(join(app, 'dist', file), 'latin1'), file).toMatch(/^\p{ASCII}*$/u);
     expect(readFileSync(join(app, 'dist', 'cli.cjs'), 'utf8')).toContain(
@@ -193,6 +193,10 @@ describe('the built operator (dist/cli.cjs)', () => {
       cwd: app,
     });
     expect(help.stderr).toContain('undici loaded: false');
+    // Nor the npm undici that client-node imports: a stand-in takes its place (src/runtime/undici.ts).
+    const sources = JSON.parse(readFileSync(join(app, 'dist', 'cli.cjs.map'), 'utf8')).sources as string[];
+    expect(sources.filter((s) => s.includes('node_modules/undici/'))).toEqual([]);
+    expect(sources.some((s) => s.endsWith('src/runtime/undici.ts'))).toBe(true);
   });
 
   it('runs by name through a link, as on the image PATH', async () => {
