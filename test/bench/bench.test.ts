@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { removeOnExit } from '../harness/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -33,7 +34,9 @@ describe('npm run bench', () => {
   it('measures a cold start, latency and a resync, and prints and writes the figures', {
     timeout: 240_000,
   }, async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'gao-bench-')), 'bench.json');
+    const dir = mkdtempSync(join(tmpdir(), 'gao-bench-'));
+    removeOnExit(dir);
+    const out = join(dir, 'bench.json');
     const { code, stdout, stderr } = await run(['--n', '3', '--samples', '2', '--settle', '1', '--out', out]);
     expect(code, `${stdout}\n${stderr}`).toBe(0);
     expect(stdout).toMatch(/start → all Ready\s+[\d.]+ s/);

@@ -17,7 +17,7 @@ import { parsePolicy } from '../../src/iam/policy.ts';
 import { getCondition, kstatusViolations } from '../../src/runtime/conditions.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
 import type { OperatorProcess } from '../harness/operator-process.ts';
-import { waitFor } from '../harness/processes.ts';
+import { removeOnExit, waitFor } from '../harness/processes.ts';
 import {
   apply,
   awsEnv,
@@ -75,6 +75,7 @@ async function tokenFile(
 ): Promise<string> {
   const file = join(tmpdir(), `gao-token-${Math.random().toString(36).slice(2)}`);
   writeFileSync(file, await gitlab.fake.mintIdToken({ project: 'payments/api', ref, refType, aud }));
+  removeOnExit(file);
   return file;
 }
 

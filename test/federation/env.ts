@@ -14,7 +14,7 @@ import { getCondition } from '../../src/runtime/conditions.ts';
 import { type GitLabFake, startGitLabFake } from '../fakes/gitlab/index.ts';
 import { createNamespace, kubeConfig, kubectl } from '../harness/kube.ts';
 import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
-import { waitFor } from '../harness/processes.ts';
+import { removeOnExit, waitFor } from '../harness/processes.ts';
 
 export const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 export const REGION = 'eu-west-1';
@@ -52,6 +52,7 @@ export async function startGitLab(options: { pathPrefix?: string } = {}): Promis
   const token = fake.state.addToken('deployer', { scopes: ['api'] });
   const caFile = join(tmpdir(), `gao-gitlab-ca-${process.pid}-${Math.random().toString(36).slice(2)}.pem`);
   writeFileSync(caFile, fake.tls!.caPem);
+  removeOnExit(caFile);
   return { fake, token, caFile };
 }
 
@@ -210,6 +211,7 @@ export async function checkToken(
   });
   const file = join(tmpdir(), `gao-token-${Math.random().toString(36).slice(2)}`);
   writeFileSync(file, token);
+  removeOnExit(file);
   let out = '';
   const code = await runCheckAccess(['--federation', `${namespace}/${name}`, '--token', file], (s) => {
     out += s;

@@ -11,6 +11,7 @@ const scratchDirs = new Set<string>();
 
 /** A folder removed when this process exits or is interrupted (after its children are killed). */
 export function removeOnExit(dir: string): () => void {
+  installHandlers();
   scratchDirs.add(dir);
   return () => scratchDirs.delete(dir);
 }

@@ -20,6 +20,7 @@ import {
 } from '../federation/env.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
 import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
+import { removeOnExit } from '../harness/processes.ts';
 import { kubeconfigWithToken } from '../helm/helm.ts';
 
 const ops: OperatorProcess[] = [];
@@ -43,6 +44,7 @@ function operator(
 ): OperatorProcess {
   const caFile = join(tmpdir(), `gao-hygiene-ca-${process.pid}-${Math.random().toString(36).slice(2)}.pem`);
   writeFileSync(caFile, trusted.map((g) => g.fake.tls!.caPem).join('\n'));
+  removeOnExit(caFile);
   const op = startOperatorProcess(
     CLI,
     [
