@@ -1,6 +1,6 @@
 // The testbed never leaves processes behind: not when its runner is
 // interrupted, and not when its runner is killed outright.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startOperatorProcess } from './operator-process.ts';
@@ -38,11 +38,13 @@ describe('testbed clean-up', () => {
   });
 
   it('stops etcd and kube-apiserver when the runner is SIGKILLed', async () => {
-    const { proc, pids } = await startTestbed();
+    const { proc, pids, dir } = await startTestbed();
     proc.child.kill('SIGKILL');
     await proc.exited;
     await waitFor('testbed processes gone', async () => (pids.some(alive) ? undefined : true), {
       timeoutMs: 10_000,
     });
+    // A killed runner cannot remove its files; this test does.
+    rmSync(dir, { recursive: true, force: true });
   });
 });
