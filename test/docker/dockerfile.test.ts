@@ -1,24 +1,14 @@
 // The Dockerfile cannot be built here (no Docker engine), so this checks what
 // it says, and builds and runs what it would put in the image: dist/cli.cjs.
 import { execFile } from 'node:child_process';
-import {
-  chmodSync,
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseAst } from 'rolldown/parseAst';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildBundle, PROBE_RUNNING, UNDICI_LOADED, undiciProbe } from '../harness/bundle.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -115,11 +105,9 @@ describe('Dockerfile', () => {
 describe('the built operator (dist/cli.cjs)', () => {
   let app: string;
   beforeAll(async () => {
-    app = mkdtempSync(join(tmpdir(), 'gao-image-'));
-    await run('npm', ['run', 'build', '--', '--out-dir', join(app, 'dist')], { cwd: ROOT });
+    app = await buildBundle();
     cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
   }, 180_000);
-  afterAll(() => rmSync(app, { recursive: true, force: true }));
 
   it('answers help and version', async () => {
     const cli = join(app, 'dist', 'cli.cjs');
@@ -184,15 +172,13 @@ describe('the built operator (dist/cli.cjs)', () => {
     expect(readFileSync(join(app, 'dist', 'cli.cjs'), 'utf8')).toContain(
       'gitlab-aws-operator sends no multipart (FormData) requests to GitLab',
     );
-    const probe = join(app, 'probe.cjs');
-    writeFileSync(
-      probe,
-      `process.on('exit', () => process.stderr.write('undici loaded: ' + process.moduleLoadList.some((m) => m.includes('deps/undici')) + '\\n'));`,
+    const help = await run(
+      process.execPath,
+      ['--require', undiciProbe(app), join(app, 'dist', 'cli.cjs'), 'help'],
+      { cwd: app },
     );
-    const help = await run(process.execPath, ['--require', probe, join(app, 'dist', 'cli.cjs'), 'help'], {
-      cwd: app,
-    });
-    expect(help.stderr).toContain('undici loaded: false');
+    expect(help.stderr).toContain(PROBE_RUNNING);
+    expect(help.stderr).not.toContain(UNDICI_LOADED);
     // Nor the npm undici that client-node imports: a stand-in takes its place (src/runtime/undici.ts).
     const sources = JSON.parse(readFileSync(join(app, 'dist', 'cli.cjs.map'), 'utf8')).sources as string[];
     expect(sources.filter((s) => s.includes('node_modules/undici/'))).toEqual([]);

@@ -6,13 +6,8 @@
 // `AKIAHYGIENE…` / `HYGIENE-SECRET-…`. None of them may appear in its stdout
 // (every level), its stderr, the namespace's Events, or any object's status
 // (which holds every condition message).
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getCondition } from '../../src/runtime/conditions.ts';
@@ -27,6 +22,7 @@ import {
   startGitLab,
   waitForCondition,
 } from '../federation/env.ts';
+import { buildBundle, PROBE_RUNNING, UNDICI_LOADED, undiciProbe } from '../harness/bundle.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
 import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
 import { waitFor } from '../harness/processes.ts';
@@ -49,26 +45,10 @@ let gitlab: GitLabInstance;
 let cc: CodeConnectionsFake;
 let ns: string;
 let op: OperatorProcess;
-let build: string;
-
-// Loaded before the bundle: says once if Node.js's own copy of undici is ever
-// loaded (by a global fetch, FormData or WebSocket), which costs the operator
-// about 12 MB of RSS (docs/bench.md, third round).
-const UNDICI_PROBE = `process.stderr.write('probe: watching module loads\\n');
-let told = false;
-setInterval(() => {
-  if (!told && process.moduleLoadList.some((m) => m.includes('deps/undici'))) {
-    told = true;
-    process.stderr.write('probe: Node.js undici loaded\\n');
-  }
-}, 100).unref();
-`;
 
 beforeAll(async () => {
-  build = mkdtempSync(join(tmpdir(), 'gao-hygiene-'));
-  const root = fileURLToPath(new URL('../..', import.meta.url));
-  await promisify(execFile)('npm', ['run', 'build', '--', '--out-dir', join(build, 'dist')], { cwd: root });
-  writeFileSync(join(build, 'probe.cjs'), UNDICI_PROBE);
+  const app = await buildBundle();
+  const probe = undiciProbe(app);
   gitlab = await startGitLab();
   gitlab.fake.state.addToken('deployer', { value: GOOD_TOKEN, scopes: ['api'] });
   gitlab.fake.state.addToken('deployer', { value: REVOKED_TOKEN, scopes: ['api'], revoked: true });
@@ -86,7 +66,7 @@ beforeAll(async () => {
     stringData: { 'ca.crt': gitlab.fake.tls!.caPem },
   });
   op = startOperatorProcess(
-    join(build, 'dist', 'cli.cjs'),
+    join(app, 'dist', 'cli.cjs'),
     [
       ...runArgs(ns),
       '--propagation-delay',
@@ -110,7 +90,7 @@ beforeAll(async () => {
       AWS_CONFIG_FILE: '/dev/null',
       AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
       NODE_EXTRA_CA_CERTS: gitlab.caFile,
-      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${join(build, 'probe.cjs')}`,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${probe}`,
     },
   );
 }, 180_000);
@@ -119,7 +99,6 @@ afterAll(async () => {
   await op?.stop('SIGKILL');
   await cc?.close();
   await gitlab?.fake.close();
-  if (build) rmSync(build, { recursive: true, force: true });
 });
 
 const spec = (secret: string, overrides: Record<string, unknown> = {}) => ({
@@ -239,7 +218,7 @@ describe('secret hygiene', () => {
   // After the scenario above: GitLab reads, writes (POST, and DELETE with a
   // body) and refusals, IAM, CodeConnections, Events, deletion.
   it('did all that without loading Node.js’s own undici', () => {
-    expect(op.stderr()).toContain('probe: watching module loads');
-    expect(op.stderr()).not.toContain('probe: Node.js undici loaded');
+    expect(op.stderr()).toContain(PROBE_RUNNING);
+    expect(op.stderr()).not.toContain(UNDICI_LOADED);
   });
 });
