@@ -59,12 +59,14 @@ describe('http-client', () => {
     const res = await send(new URL('/after', url), {
       timeoutMs: 5000,
       ready: async () => {
-        order.push(`ready, ${arrived.length} arrived`);
-        await new Promise((r) => setTimeout(r, 50));
+        order.push(`ready called, ${arrived.length} arrived`);
+        await new Promise((r) => setTimeout(r, 100));
+        // Connected for 100 ms by now: a request written early would have arrived.
+        order.push(`ready done, ${arrived.length} arrived`);
       },
     });
     expect(res.text).toBe('ok');
-    expect(order).toEqual(['ready, 0 arrived']);
+    expect(order).toEqual(['ready called, 0 arrived', 'ready done, 0 arrived']);
 
     const refused = new Error('paused for 30 s by a Retry-After');
     const err = await send(new URL('/never', url), {
