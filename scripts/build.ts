@@ -43,11 +43,11 @@ const result = await build({
   treeshake: { moduleSideEffects },
   // @gitbeaker checks every request body with `instanceof FormData`, and the
   // global FormData is Node's copy of undici, loaded on first use (the 12 MB
-  // above). src/gitlab/form-data.ts stands in for it.
-  transform: { inject: { FormData: [join(ROOT, 'src', 'gitlab', 'form-data.ts'), 'FormData'] } },
+  // above). src/adapters/gitlab/form-data.ts stands in for it.
+  transform: { inject: { FormData: [join(ROOT, 'src', 'adapters', 'gitlab', 'form-data.ts'), 'FormData'] } },
   // client-node imports the npm undici for dispatchers the operator never
-  // builds (src/runtime/undici.ts says why); a stand-in takes its place.
-  resolve: { alias: { undici: join(ROOT, 'src', 'runtime', 'undici.ts') } },
+  // builds (src/runtime/transport/undici.ts says why); a stand-in takes its place.
+  resolve: { alias: { undici: join(ROOT, 'src', 'runtime', 'transport', 'undici.ts') } },
   logLevel: 'warn',
   output: {
     dir: outDir,

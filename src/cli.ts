@@ -5,7 +5,7 @@ import { checkAccessHelp, runCheckAccess } from './access/cli.ts';
 import { helpText, parseCommandLine } from './config.ts';
 import { controllers } from './controllers/index.ts';
 import { runOperator } from './operator.ts';
-import { UsageError } from './runtime/flags.ts';
+import { UsageError } from './runtime/process/flags.ts';
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'check-access') {

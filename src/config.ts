@@ -3,7 +3,7 @@
 // and exits with code 2 before touching the cluster.
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { type FlagSpec, type FlagValue, parseFlags, UsageError, usage } from './runtime/flags.ts';
+import { type FlagSpec, type FlagValue, parseFlags, UsageError, usage } from './runtime/process/flags.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const positive = (v: unknown) => ((v as number) > 0 ? undefined : 'must be greater than zero');

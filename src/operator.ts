@@ -3,12 +3,12 @@
 import { setFlagsFromString } from 'node:v8';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { OperatorConfig } from './config.ts';
-import type { Controller } from './runtime/controller.ts';
-import { type EventRecorder, KubernetesEventRecorder } from './runtime/events.ts';
-import { CLEANUP_FINALIZER } from './runtime/finalizers.ts';
-import { createLogger, type Logger } from './runtime/logger.ts';
-import { Manager } from './runtime/manager.ts';
-import { Metrics } from './runtime/metrics.ts';
+import { createLogger, type Logger } from './runtime/process/logger.ts';
+import { Manager } from './runtime/process/manager.ts';
+import { Metrics } from './runtime/process/metrics.ts';
+import type { Controller } from './runtime/reconcile/controller.ts';
+import { type EventRecorder, KubernetesEventRecorder } from './runtime/reconcile/events.ts';
+import { CLEANUP_FINALIZER } from './runtime/reconcile/finalizers.ts';
 
 export interface ControllerDeps {
   config: OperatorConfig;

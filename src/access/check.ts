@@ -3,7 +3,7 @@
 // token's issuer must have an IAM OIDC provider, the token's audience must be
 // in that provider's client IDs, and the role's trust policy must allow the
 // action for that provider with every condition satisfied (an explicit Deny wins).
-import { asList, type PolicyDocument, type PolicyStatement, statementsOf } from '../iam/policy.ts';
+import { asList, type PolicyDocument, type PolicyStatement, statementsOf } from '../policy/iam-document.ts';
 import { type ConditionResult, evaluateConditions, likePattern, type RequestContext } from './conditions.ts';
 
 export const ACTION = 'sts:AssumeRoleWithWebIdentity';

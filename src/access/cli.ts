@@ -4,14 +4,14 @@
 // prints allowed or denied with the reasons. Exit 0 allowed, 1 denied, 2 error.
 import { readFileSync } from 'node:fs';
 import { decodeJwt } from 'jose';
+import { AwsClients } from '../adapters/aws/clients.ts';
 import { federationResource, type GitLabAwsFederation } from '../api/v1alpha1/index.ts';
-import { AwsClients } from '../aws/clients.ts';
-import { resolve } from '../controllers/federation/names.ts';
-import { parsePolicy } from '../iam/policy.ts';
+import { resolve } from '../controllers/federation/defaults.ts';
 import { loadKubeConfig } from '../operator.ts';
-import { type FlagSpec, parseFlags, UsageError, usage } from '../runtime/flags.ts';
-import { CustomResourceClient } from '../runtime/kube.ts';
-import { Metrics } from '../runtime/metrics.ts';
+import { parsePolicy } from '../policy/iam-document.ts';
+import { type FlagSpec, parseFlags, UsageError, usage } from '../runtime/process/flags.ts';
+import { Metrics } from '../runtime/process/metrics.ts';
+import { CustomResourceClient } from '../runtime/transport/kube.ts';
 import { checkAccess, providerUrlOf, type TokenClaims } from './check.ts';
 
 export const CHECK_FLAGS: FlagSpec[] = [

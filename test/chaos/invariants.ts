@@ -12,7 +12,7 @@ import {
   ListRolesCommand,
 } from '@aws-sdk/client-iam';
 import type { GitLabAwsFederation, GitLabConnection } from '../../src/api/v1alpha1/index.ts';
-import { getCondition } from '../../src/runtime/conditions.ts';
+import { getCondition } from '../../src/runtime/reconcile/conditions.ts';
 import type { CodeConnectionsFake } from '../fakes/codeconnections/index.ts';
 import type { GitLabFake } from '../fakes/gitlab/index.ts';
 

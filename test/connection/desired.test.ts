@@ -1,8 +1,9 @@
 // The pure decisions of the GitLabConnection controller, table-tested.
 import { describe, expect, it } from 'vitest';
+import { parseConnectionsArn, regionOf, sameArn, withService } from '../../src/adapters/aws/connections.ts';
 import type { GitLabConnection } from '../../src/api/v1alpha1/index.ts';
-import { parseConnectionsArn, regionOf, sameArn, withService } from '../../src/aws/connections.ts';
 import { CreatedArns } from '../../src/controllers/connection/created.ts';
+import { authorizationUrl, resolve } from '../../src/controllers/connection/defaults.ts';
 import {
   connectionMismatch,
   desiredTags,
@@ -12,7 +13,6 @@ import {
   pollDelay,
   tagDelta,
 } from '../../src/controllers/connection/desired.ts';
-import { authorizationUrl, resolve } from '../../src/controllers/connection/names.ts';
 import { ownershipOf } from '../../src/controllers/shared/ownership.ts';
 
 const OWNER = 'gitlab-aws.io/owner';

@@ -10,8 +10,8 @@ import {
   type GitLabConnection,
   type GitLabConnectionSpec,
 } from '../../src/api/v1alpha1/index.ts';
-import { getCondition, kstatusViolations } from '../../src/runtime/conditions.ts';
-import type { Condition } from '../../src/runtime/kube.ts';
+import { getCondition, kstatusViolations } from '../../src/runtime/reconcile/conditions.ts';
+import type { Condition } from '../../src/runtime/transport/kube.ts';
 import {
   type CodeConnectionsFake,
   type CodeConnectionsFakeOptions,

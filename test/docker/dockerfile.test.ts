@@ -179,10 +179,10 @@ describe('the built operator (dist/cli.cjs)', () => {
     );
     expect(help.stderr).toContain(PROBE_RUNNING);
     expect(help.stderr).not.toContain(UNDICI_LOADED);
-    // Nor the npm undici that client-node imports: a stand-in takes its place (src/runtime/undici.ts).
+    // Nor the npm undici that client-node imports: a stand-in takes its place (src/runtime/transport/undici.ts).
     const sources = JSON.parse(readFileSync(join(app, 'dist', 'cli.cjs.map'), 'utf8')).sources as string[];
     expect(sources.filter((s) => s.includes('node_modules/undici/'))).toEqual([]);
-    expect(sources.some((s) => s.endsWith('src/runtime/undici.ts'))).toBe(true);
+    expect(sources.some((s) => s.endsWith('src/runtime/transport/undici.ts'))).toBe(true);
   });
 
   it('runs by name through a link, as on the image PATH', async () => {

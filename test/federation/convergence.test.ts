@@ -13,8 +13,8 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parsePolicy } from '../../src/iam/policy.ts';
-import { getCondition, kstatusViolations } from '../../src/runtime/conditions.ts';
+import { parsePolicy } from '../../src/policy/iam-document.ts';
+import { getCondition, kstatusViolations } from '../../src/runtime/reconcile/conditions.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
 import type { OperatorProcess } from '../harness/operator-process.ts';
 import { removeOnExit, waitFor } from '../harness/processes.ts';

@@ -10,7 +10,7 @@ import { afterAll, inject } from 'vitest';
 import { stringify } from 'yaml';
 import { runCheckAccess } from '../../src/access/cli.ts';
 import type { GitLabAwsFederation } from '../../src/api/v1alpha1/index.ts';
-import { getCondition } from '../../src/runtime/conditions.ts';
+import { getCondition } from '../../src/runtime/reconcile/conditions.ts';
 import { type GitLabFake, startGitLabFake } from '../fakes/gitlab/index.ts';
 import { createNamespace, kubeConfig, kubectl } from '../harness/kube.ts';
 import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';

@@ -4,7 +4,7 @@
 
 import { GetOpenIDConnectProviderCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
-import { getCondition } from '../../src/runtime/conditions.ts';
+import { getCondition } from '../../src/runtime/reconcile/conditions.ts';
 import { apply, checkToken, federation, iamClient, perTestSetUp, waitForCondition } from './env.ts';
 
 const iam = iamClient();

@@ -7,8 +7,8 @@ import {
   ListAttachedRolePoliciesCommand,
 } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePolicy } from '../../src/iam/policy.ts';
-import { kstatusViolations } from '../../src/runtime/conditions.ts';
+import { parsePolicy } from '../../src/policy/iam-document.ts';
+import { kstatusViolations } from '../../src/runtime/reconcile/conditions.ts';
 import { createNamespace } from '../harness/kube.ts';
 import type { OperatorProcess } from '../harness/operator-process.ts';
 import {

@@ -8,7 +8,7 @@ import {
   GetRoleCommand,
 } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
-import { getCondition, kstatusViolations } from '../../src/runtime/conditions.ts';
+import { getCondition, kstatusViolations } from '../../src/runtime/reconcile/conditions.ts';
 import { kubectl } from '../harness/kube.ts';
 import { waitFor } from '../harness/processes.ts';
 import {

@@ -2,7 +2,7 @@
 // interpreter, and kstatus (Flux) conformance, over status objects the real
 // operator produced in this test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kstatusViolations } from '../../src/runtime/conditions.ts';
+import { kstatusViolations } from '../../src/runtime/reconcile/conditions.ts';
 import { kubectl } from '../harness/kube.ts';
 import { type CaptureBed, type Captured, captureStatusObjects } from './capture.ts';
 import { computeKStatus } from './kstatus.ts';

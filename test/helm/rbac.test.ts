@@ -48,17 +48,17 @@ function grants(rules: Rule[]): string[] {
 }
 
 // What the operator calls, read from src/ (nothing else talks to the API server):
-// - runtime/informer.ts + runtime/kube.ts: list and watch both kinds (cluster-wide
+// - runtime/watch/informer.ts + runtime/transport/kube.ts: list and watch both kinds (cluster-wide
 //   or per watched namespace);
-// - runtime/finalizers.ts: get the object and merge-patch metadata.finalizers;
-// - runtime/status.ts: merge-patch the status subresource;
+// - runtime/reconcile/finalizers.ts: get the object and merge-patch metadata.finalizers;
+// - runtime/reconcile/status.ts: merge-patch the status subresource;
 // - <kind>/finalizers update: not called directly, but clusters running the
 //   OwnerReferencesPermissionEnforcement admission plugin require it to set
 //   finalizers;
 // - controllers/shared/secrets.ts: read (get) the Secrets named in a spec, in the
 //   resource's namespace; never list, watch or write them;
-// - runtime/events.ts: create core/v1 Events, merge-patch them to fold repeats;
-// - runtime/leader.ts: read, create and replace (update) its Lease in its own
+// - runtime/reconcile/events.ts: create core/v1 Events, merge-patch them to fold repeats;
+// - runtime/process/leader.ts: read, create and replace (update) its Lease in its own
 //   namespace; get and update only for the Lease named by --leader-election-id.
 const WATCH_GRANTS = [
   'gitlab-aws.io/gitlabawsfederations:get',

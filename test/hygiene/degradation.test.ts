@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { getCondition } from '../../src/runtime/conditions.ts';
+import { getCondition } from '../../src/runtime/reconcile/conditions.ts';
 import {
   apply,
   awsEnv,

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { getCondition } from '../../src/runtime/conditions.ts';
+import { getCondition } from '../../src/runtime/reconcile/conditions.ts';
 import { connectionApi, readyReason, waitForConnection, waitForGone } from '../connection/helpers.ts';
 import { type CodeConnectionsFake, startCodeConnectionsFake } from '../fakes/codeconnections/index.ts';
 import {

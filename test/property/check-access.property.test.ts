@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkAccess } from '../../src/access/check.ts';
-import { subjectPatterns, trustPolicy } from '../../src/controllers/federation/trust-policy.ts';
+import { subjectPatterns, trustPolicy } from '../../src/policy/trust-policy.ts';
 
 const ISSUER = 'https://gitlab.example.com';
 const PROVIDER_URL = 'gitlab.example.com';

@@ -1,7 +1,7 @@
 // The controller runtime against a real API server, driven through the Widget
 // fixture operator running as its own process.
 import { afterEach, describe, expect, it } from 'vitest';
-import { getCondition, kstatusViolations } from '../../src/runtime/conditions.ts';
+import { getCondition, kstatusViolations } from '../../src/runtime/reconcile/conditions.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
 import type { OperatorProcess } from '../harness/operator-process.ts';
 import { waitFor } from '../harness/processes.ts';

@@ -2,8 +2,8 @@
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { inject } from 'vitest';
-import { getCondition } from '../../src/runtime/conditions.ts';
-import type { CustomObject } from '../../src/runtime/kube.ts';
+import { getCondition } from '../../src/runtime/reconcile/conditions.ts';
+import type { CustomObject } from '../../src/runtime/transport/kube.ts';
 import { kubeConfig } from '../harness/kube.ts';
 import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
 import { waitFor } from '../harness/processes.ts';

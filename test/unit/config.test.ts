@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCommandLine } from '../../src/config.ts';
-import { parseDuration } from '../../src/runtime/duration.ts';
+import { parseDuration } from '../../src/runtime/process/duration.ts';
 
 describe('command line', () => {
   it('has the documented defaults', () => {

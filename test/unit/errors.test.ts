@@ -2,9 +2,9 @@
 // stall, the message says what to do, and no secret leaks into it.
 import { GitbeakerRequestError } from '@gitbeaker/requester-utils';
 import { describe, expect, it } from 'vitest';
-import { classifyAwsError } from '../../src/aws/errors.ts';
-import { classifyGitLabError } from '../../src/gitlab/errors.ts';
-import { RetryableError, TerminalError } from '../../src/runtime/outcome.ts';
+import { classifyAwsError } from '../../src/adapters/aws/errors.ts';
+import { classifyGitLabError } from '../../src/adapters/gitlab/errors.ts';
+import { RetryableError, TerminalError } from '../../src/runtime/reconcile/outcome.ts';
 
 const aws = (name: string, message: string, status = 400) =>
   Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });

@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { send, streamLines } from '../../src/runtime/http-client.ts';
+import { send, streamLines } from '../../src/runtime/transport/http-client.ts';
 
 let server: Server | undefined;
 afterEach(async () => {

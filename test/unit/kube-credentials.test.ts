@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KubeApi } from '../../src/runtime/kube.ts';
+import { KubeApi } from '../../src/runtime/transport/kube.ts';
 
 let server: Server | undefined;
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, lazyChild } from '../../src/runtime/logger.ts';
+import { createLogger, lazyChild } from '../../src/runtime/process/logger.ts';
 
 describe('logger', () => {
   it('writes JSON and redacts secret-bearing fields', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePolicy, samePolicy } from '../../src/iam/policy.ts';
+import { parsePolicy, samePolicy } from '../../src/policy/iam-document.ts';
 
 const trust = {
   Version: '2012-10-17',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergePatch } from '../../src/runtime/status.ts';
+import { mergePatch } from '../../src/runtime/reconcile/status.ts';
 
 describe('mergePatch (RFC 7386)', () => {
   it('is undefined when nothing changed, so no write is made', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { getCondition, kstatusViolations } from '../../src/runtime/conditions.ts';
-import { done, RetryableError, TerminalError, wait } from '../../src/runtime/outcome.ts';
-import { summarize } from '../../src/runtime/summarize.ts';
+import { getCondition, kstatusViolations } from '../../src/runtime/reconcile/conditions.ts';
+import { done, RetryableError, TerminalError, wait } from '../../src/runtime/reconcile/outcome.ts';
+import { summarize } from '../../src/runtime/reconcile/summarize.ts';
 
 const at = (iso: string) => () => new Date(iso);
 const ctx = { generation: 3, resyncMs: 600_000, now: at('2026-11-25T10:00:00Z'), random: () => 0.5 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkAccess } from '../../src/access/check.ts';
-import { subjectPatterns, trustPolicy } from '../../src/controllers/federation/trust-policy.ts';
+import { subjectPatterns, trustPolicy } from '../../src/policy/trust-policy.ts';
 
 describe('sub patterns, built as GitLab builds the claim', () => {
   it.each([

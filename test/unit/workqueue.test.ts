@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { WorkQueue } from '../../src/runtime/workqueue.ts';
+import { WorkQueue } from '../../src/runtime/watch/workqueue.ts';
 
 describe('WorkQueue', () => {
   it('holds a waiting key once however often it is added', async () => {

@@ -2,8 +2,8 @@
 // draft, and times the next look at something that waits: from how long the
 // condition has been in that state, read from the status as it was stored.
 import type { GitLabConnection } from '../../api/v1alpha1/index.ts';
-import { getCondition, removeCondition, setCondition } from '../../runtime/conditions.ts';
-import type { Condition } from '../../runtime/kube.ts';
+import { getCondition, removeCondition, setCondition } from '../../runtime/reconcile/conditions.ts';
+import type { Condition } from '../../runtime/transport/kube.ts';
 import { pollDelay } from './desired.ts';
 import type { Status } from './reconciler.ts';
 

@@ -2,7 +2,7 @@
 // Reconciling and Stalled, and the messages a person reads in them. Messages
 // must be stable from one poll to the next: a changed message would move
 // lastTransitionTime (from which the poll backoff is computed) and write status.
-import type { Host } from '../../aws/connections.ts';
+import type { Host } from '../../adapters/aws/connections.ts';
 import { formatDelay } from './desired.ts';
 
 /** The GitLab side of the connection: True once the handshake is done (AVAILABLE). */

@@ -2,13 +2,13 @@
 // or unmarked with the adopt annotation), else created: on the host's ARN for
 // self-managed GitLab, with ProviderType GitLab for GitLab.com. A same-named
 // connection of someone else is never touched; it stalls with what to do.
-import type { Connection, ConnectionsPort, Tags } from '../../aws/connections.ts';
-import { TerminalError } from '../../runtime/outcome.ts';
+import type { Connection, ConnectionsPort, Tags } from '../../adapters/aws/connections.ts';
+import { TerminalError } from '../../runtime/reconcile/outcome.ts';
 import { describeOwner, OWNER_TAG } from '../shared/ownership.ts';
 import { REASONS } from './conditions.ts';
+import type { Resolved } from './defaults.ts';
 import { connectionMismatch } from './desired.ts';
 import { pickByName } from './lookup.ts';
-import type { Resolved } from './names.ts';
 
 export type ConnectionStep =
   | { kind: 'created'; arn: string; missing: string | undefined }

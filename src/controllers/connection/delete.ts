@@ -2,15 +2,15 @@
 // host once no connection uses it; a host that AWS deletes slowly (VPC) is
 // waited for. Orphan: both stay. What carries another owner's tag is never
 // deleted. Any AWS error keeps the finalizer and is retried with backoff.
-import { type ConnectionsPort, type Host, sameArn } from '../../aws/connections.ts';
-import { done, type Outcome, wait } from '../../runtime/outcome.ts';
+import { type ConnectionsPort, type Host, sameArn } from '../../adapters/aws/connections.ts';
+import { done, type Outcome, wait } from '../../runtime/reconcile/outcome.ts';
 import { describeOwner, ownershipOf } from '../shared/ownership.ts';
 import { ConditionWriter } from './condition-writer.ts';
 import { REASONS } from './conditions.ts';
 import { findByName } from './connection.ts';
+import { type Resolved, resolve } from './defaults.ts';
 import { hostPhase } from './desired.ts';
 import { pickByName } from './lookup.ts';
-import { type Resolved, resolve } from './names.ts';
 import type { ConnectionDeps, Ctx, Status } from './reconciler.ts';
 
 export async function finalizeConnection(ctx: Ctx, deps: ConnectionDeps): Promise<Outcome> {

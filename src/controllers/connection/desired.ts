@@ -1,9 +1,9 @@
 // Pure decisions of the GitLabConnection controller: the tags a resource should
 // carry, which existing resource (if any) a name belongs to, how a host status
 // reads, and how long to wait before looking again. No I/O; table-tested.
-import { sameArn, type Tags } from '../../aws/connections.ts';
+import { sameArn, type Tags } from '../../adapters/aws/connections.ts';
 import { type Ownership, ownershipOf, ownerTags } from '../shared/ownership.ts';
-import type { Resolved } from './names.ts';
+import type { Resolved } from './defaults.ts';
 
 /** Spec tags plus the owner tags (which win: the CRD refuses gitlab-aws.io/ keys anyway). */
 export function desiredTags(r: Resolved, clusterId: string): Tags {

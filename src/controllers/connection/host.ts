@@ -2,13 +2,13 @@
 // instance. Found by the ARN in status, else by name (ours, or unmarked with the
 // adopt annotation), else created. Its endpoint follows spec.gitlab.url; its VPC
 // configuration is set at creation only (the CRD makes it immutable).
-import { type ConnectionsPort, type Host, sameArn, type Tags } from '../../aws/connections.ts';
-import { TerminalError } from '../../runtime/outcome.ts';
+import { type ConnectionsPort, type Host, sameArn, type Tags } from '../../adapters/aws/connections.ts';
+import { TerminalError } from '../../runtime/reconcile/outcome.ts';
 import { describeOwner, OWNER_TAG } from '../shared/ownership.ts';
 import { REASONS } from './conditions.ts';
+import type { Resolved, ResolvedHost } from './defaults.ts';
 import { hostMismatch, hostPhase } from './desired.ts';
 import { pickByName } from './lookup.ts';
-import type { Resolved, ResolvedHost } from './names.ts';
 
 export type HostStep =
   | { kind: 'created'; arn: string; missing: string | undefined }

@@ -1,8 +1,9 @@
 // Registration of the GitLabConnection controller.
+
+import { AwsClients } from '../../adapters/aws/clients.ts';
 import { connectionResource, type GitLabConnection } from '../../api/v1alpha1/index.ts';
-import { AwsClients } from '../../aws/clients.ts';
 import { type ControllerRegistration, controllerDefaults } from '../../operator.ts';
-import { Controller } from '../../runtime/controller.ts';
+import { Controller } from '../../runtime/reconcile/controller.ts';
 import { PendingConnections } from './metrics.ts';
 import { ConnectionReconciler } from './reconciler.ts';
 

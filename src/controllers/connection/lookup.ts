@@ -2,7 +2,7 @@
 // and CreateHost have no idempotency token, so a crash between a create and the
 // status write would otherwise make a second resource on the next reconcile:
 // the one already made carries our owner tags, and is found and used here.
-import type { ConnectionsPort } from '../../aws/connections.ts';
+import type { ConnectionsPort } from '../../adapters/aws/connections.ts';
 import { type Candidate, type Pick, pickExisting } from './desired.ts';
 
 /** Reads the tags of each same-named resource, then decides which (if any) is ours to use. */

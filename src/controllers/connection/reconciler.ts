@@ -3,11 +3,11 @@
 // once, so the runtime writes the new ARN to status before anything else can
 // fail; the next reconcile (immediately) continues from there.
 
+import { type ConnectionsPort, type Host, regionOf } from '../../adapters/aws/connections.ts';
 import type { GitLabConnection, GitLabConnectionStatus } from '../../api/v1alpha1/index.ts';
-import { type ConnectionsPort, type Host, regionOf } from '../../aws/connections.ts';
-import type { ReconcileContext, Reconciler } from '../../runtime/controller.ts';
-import { type Condition, keyOf } from '../../runtime/kube.ts';
-import { done, type Outcome, TerminalError, wait } from '../../runtime/outcome.ts';
+import type { ReconcileContext, Reconciler } from '../../runtime/reconcile/controller.ts';
+import { done, type Outcome, TerminalError, wait } from '../../runtime/reconcile/outcome.ts';
+import { type Condition, keyOf } from '../../runtime/transport/kube.ts';
 import { ConditionWriter } from './condition-writer.ts';
 import {
   AUTHORIZED,
@@ -24,11 +24,11 @@ import {
 } from './conditions.ts';
 import { ConnectionListing, ensureConnection } from './connection.ts';
 import { CreatedArns } from './created.ts';
+import { authorizationUrl, type Resolved, resolve } from './defaults.ts';
 import { finalizeConnection } from './delete.ts';
 import { desiredTags, hostPhase } from './desired.ts';
 import { ensureHost } from './host.ts';
 import type { PendingConnections } from './metrics.ts';
-import { authorizationUrl, type Resolved, resolve } from './names.ts';
 import { convergeTags } from './tags.ts';
 
 export type Ctx = ReconcileContext<GitLabConnection>;

@@ -1,5 +1,5 @@
 // Tags converge to spec.tags plus the owner tags, on the connection and the host.
-import type { ConnectionsPort, Tags } from '../../aws/connections.ts';
+import type { ConnectionsPort, Tags } from '../../adapters/aws/connections.ts';
 import { describeTagDelta, tagDelta } from './desired.ts';
 
 /** Applies the difference; returns what changed, in words (empty when nothing did). */

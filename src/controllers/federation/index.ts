@@ -1,9 +1,10 @@
 // Registration of the GitLabAwsFederation controller.
+
+import { AwsClients } from '../../adapters/aws/clients.ts';
 import { federationResource, type GitLabAwsFederation } from '../../api/v1alpha1/index.ts';
-import { AwsClients } from '../../aws/clients.ts';
 import { type ControllerRegistration, controllerDefaults } from '../../operator.ts';
-import { Controller } from '../../runtime/controller.ts';
-import { ExternalSystem } from '../../runtime/external.ts';
+import { Controller } from '../../runtime/reconcile/controller.ts';
+import { ExternalSystem } from '../../runtime/transport/external.ts';
 import { SecretReader } from '../shared/secrets.ts';
 import { FederationReconciler } from './reconciler.ts';
 

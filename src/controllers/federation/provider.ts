@@ -5,8 +5,8 @@
 // added; we delete the provider only if we created it and nothing of ours
 // uses it any more.
 import { createHash } from 'node:crypto';
-import type { IamPort, OidcProvider } from '../../aws/iam.ts';
-import { RetryableError } from '../../runtime/outcome.ts';
+import type { IamPort, OidcProvider } from '../../adapters/aws/iam.ts';
+import { RetryableError } from '../../runtime/reconcile/outcome.ts';
 import { CLUSTER_TAG } from '../shared/ownership.ts';
 
 export const MANAGED_BY_TAG = 'gitlab-aws.io/managed-by';

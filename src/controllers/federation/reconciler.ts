@@ -3,23 +3,24 @@
 // its own condition; Ready after IAM had time to propagate.
 import { createHash } from 'node:crypto';
 import { providerUrlOf } from '../../access/check.ts';
+import type { AwsClients } from '../../adapters/aws/clients.ts';
+import type { OidcProvider } from '../../adapters/aws/iam.ts';
+import { describeTarget, GitLabPort, type Target } from '../../adapters/gitlab/client.ts';
+import { type Discovery, discoverIssuer, serverThumbprint } from '../../adapters/gitlab/discovery.ts';
 import type { GitLabAwsFederation, GitLabAwsFederationStatus } from '../../api/v1alpha1/index.ts';
-import type { AwsClients } from '../../aws/clients.ts';
-import type { OidcProvider } from '../../aws/iam.ts';
-import { describeTarget, GitLabPort, type Target } from '../../gitlab/client.ts';
-import { type Discovery, discoverIssuer, serverThumbprint } from '../../gitlab/discovery.ts';
-import { KeyedMutex, TtlCache } from '../../runtime/cache.ts';
-import { getCondition, setCondition } from '../../runtime/conditions.ts';
-import type { ReconcileContext, Reconciler } from '../../runtime/controller.ts';
-import type { ExternalSystem } from '../../runtime/external.ts';
-import type { Condition } from '../../runtime/kube.ts';
-import { done, type Outcome, TerminalError, wait } from '../../runtime/outcome.ts';
+import { DEFAULT_SUB_CLAIM_COMPONENTS, subjectPatterns, trustPolicy } from '../../policy/trust-policy.ts';
+import { getCondition, setCondition } from '../../runtime/reconcile/conditions.ts';
+import type { ReconcileContext, Reconciler } from '../../runtime/reconcile/controller.ts';
+import { KeyedMutex } from '../../runtime/reconcile/keyed-mutex.ts';
+import { done, type Outcome, TerminalError, wait } from '../../runtime/reconcile/outcome.ts';
+import { TtlCache } from '../../runtime/reconcile/ttl-cache.ts';
+import type { ExternalSystem } from '../../runtime/transport/external.ts';
+import type { Condition } from '../../runtime/transport/kube.ts';
 import { ownerTags } from '../shared/ownership.ts';
 import { SecretNotReady, type SecretReader } from '../shared/secrets.ts';
-import { type Resolved, resolve, targetOf } from './names.ts';
+import { type Resolved, resolve, targetOf } from './defaults.ts';
 import { ensureProvider, releaseProvider } from './provider.ts';
 import { deleteRole, ensureRole } from './role.ts';
-import { DEFAULT_SUB_CLAIM_COMPONENTS, subjectPatterns, trustPolicy } from './trust-policy.ts';
 import { deleteOwnedVariables, ensureVariables, legacyCredentials, parseTarget } from './variables.ts';
 
 type Ctx = ReconcileContext<GitLabAwsFederation>;

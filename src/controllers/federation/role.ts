@@ -1,9 +1,9 @@
 // The role belongs to its federation: trust policy, description, session
 // duration, boundary, tags, managed and inline policies converge exactly to
 // the spec. Policy documents are compared by meaning (IAM rewrites them).
-import type { IamPort, Tags } from '../../aws/iam.ts';
-import { type PolicyDocument, samePolicy } from '../../iam/policy.ts';
-import { TerminalError } from '../../runtime/outcome.ts';
+import type { IamPort, Tags } from '../../adapters/aws/iam.ts';
+import { type PolicyDocument, samePolicy } from '../../policy/iam-document.ts';
+import { TerminalError } from '../../runtime/reconcile/outcome.ts';
 import { describeOwner, ownershipOf } from '../shared/ownership.ts';
 
 export interface DesiredRole {

@@ -1,8 +1,8 @@
 // CI/CD variables: ours carry an owner marker in their description; a
 // variable with the same key and scope but without our marker is never
 // overwritten, and the condition says who holds it.
-import { describeTarget, type GitLabPort, type Target, type Variable } from '../../gitlab/client.ts';
-import { ownerMarker } from './names.ts';
+import { describeTarget, type GitLabPort, type Target, type Variable } from '../../adapters/gitlab/client.ts';
+import { ownerMarker } from './defaults.ts';
 
 export interface DesiredVariable {
   key: string;

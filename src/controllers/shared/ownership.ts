@@ -7,7 +7,7 @@ export const OWNER_TAG = 'gitlab-aws.io/owner';
 export const CLUSTER_TAG = 'gitlab-aws.io/cluster';
 export const ADOPT_ANNOTATION = 'gitlab-aws.io/adopt';
 
-import type { Tags } from '../../aws/tags.ts';
+import type { Tags } from '../../adapters/aws/tags.ts';
 
 export type { Tags };
 

@@ -2,8 +2,8 @@
 // never name a Secret elsewhere. The value is returned to the caller only; it
 // is never logged or put into a status, event or error.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { KubeApi, statusCodeOf } from '../../runtime/kube.ts';
-import { RetryableError, wait } from '../../runtime/outcome.ts';
+import { RetryableError, wait } from '../../runtime/reconcile/outcome.ts';
+import { KubeApi, statusCodeOf } from '../../runtime/transport/kube.ts';
 
 export class SecretNotReady extends Error {
   readonly outcome: ReturnType<typeof wait>;

@@ -3,22 +3,22 @@
 // when it changed, and requeue as summarize() decides. Reconcilers never see
 // watch streams or queues; they get a copy of the object and a status draft.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { getCondition, READY } from './conditions.ts';
-import type { EventRecorder } from './events.ts';
-import { addFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from './finalizers.ts';
-import { Informer } from './informer.ts';
+import { type Logger, lazyChild } from '../process/logger.ts';
+import type { Metrics, ReconcileResult } from '../process/metrics.ts';
 import {
   type CustomObject,
   CustomResourceClient,
   type ResourceType,
   type StatusWithConditions,
-} from './kube.ts';
-import { type Logger, lazyChild } from './logger.ts';
-import type { Metrics, ReconcileResult } from './metrics.ts';
+} from '../transport/kube.ts';
+import { Informer } from '../watch/informer.ts';
+import { type Priority, WorkQueue } from '../watch/workqueue.ts';
+import { getCondition, READY } from './conditions.ts';
+import type { EventRecorder } from './events.ts';
+import { addFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from './finalizers.ts';
 import type { Outcome } from './outcome.ts';
 import { writeStatus } from './status.ts';
 import { summarize } from './summarize.ts';
-import { type Priority, WorkQueue } from './workqueue.ts';
 
 export interface ReconcileContext<T extends CustomObject> {
   key: string;

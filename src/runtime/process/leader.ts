@@ -6,8 +6,8 @@
 // once instead of after leaseDuration.
 
 import { type KubeConfig, V1MicroTime } from '@kubernetes/client-node';
-import { sleep } from './backoff.ts';
-import { KubeApi, statusCodeOf } from './kube.ts';
+import { KubeApi, statusCodeOf } from '../transport/kube.ts';
+import { sleep } from '../watch/backoff.ts';
 import type { Logger } from './logger.ts';
 
 export interface LeaderElectionOptions {

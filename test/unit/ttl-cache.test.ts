@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KeyedMutex, TtlCache } from '../../src/runtime/cache.ts';
+import { KeyedMutex } from '../../src/runtime/reconcile/keyed-mutex.ts';
+import { TtlCache } from '../../src/runtime/reconcile/ttl-cache.ts';
 
 describe('TtlCache', () => {
   it('loads a key once for concurrent callers and keeps it until it expires', async () => {

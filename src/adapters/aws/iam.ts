@@ -29,7 +29,7 @@ import {
   UpdateOpenIDConnectProviderThumbprintCommand,
   UpdateRoleCommand,
 } from '@aws-sdk/client-iam';
-import type { ExternalSystem } from '../runtime/external.ts';
+import type { ExternalSystem } from '../../runtime/transport/external.ts';
 import { classifyAwsError, isAwsError, outcomeOfAwsError } from './errors.ts';
 import { fromTags, type Tags, toTags } from './tags.ts';
 

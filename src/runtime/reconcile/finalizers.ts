@@ -2,7 +2,7 @@
 // so a concurrent change by someone else is a conflict (retried on fresh data)
 // rather than a silently dropped finalizer.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { type CustomResourceClient, statusCodeOf } from './kube.ts';
+import { type CustomResourceClient, statusCodeOf } from '../transport/kube.ts';
 
 export const CLEANUP_FINALIZER = 'gitlab-aws.io/cleanup';
 

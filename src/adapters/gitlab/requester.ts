@@ -11,7 +11,7 @@
 //   the limit per user across the instance.
 import type { Agent } from 'node:https';
 import { createRequesterFn, GitbeakerRequestError, GitbeakerTimeoutError } from '@gitbeaker/requester-utils';
-import { type HttpResponse, send } from '../runtime/http-client.ts';
+import { type HttpResponse, send } from '../../runtime/transport/http-client.ts';
 
 const RETRY_STATUSES = [429, 502, 503];
 const MAX_ATTEMPTS = 3;

@@ -2,9 +2,9 @@
 // (lib/gitlab/ci/jwt_v2.rb): `<component>:<value>` pairs joined by `:`, in
 // the order of the project's ci_id_token_sub_claim_components. Paths are
 // validated by the CRD so that only `refs` can carry * and ? globs.
-import type { AccessEntry } from '../../api/v1alpha1/index.ts';
-import type { PolicyDocument } from '../../iam/policy.ts';
-import { TerminalError } from '../../runtime/outcome.ts';
+import type { AccessEntry } from '../api/v1alpha1/index.ts';
+import { TerminalError } from '../runtime/reconcile/outcome.ts';
+import type { PolicyDocument } from './iam-document.ts';
 
 export const DEFAULT_SUB_CLAIM_COMPONENTS = ['project_path', 'ref_type', 'ref'];
 

@@ -16,7 +16,7 @@ import {
   UntagResourceCommand,
   UpdateHostCommand,
 } from '@aws-sdk/client-codestar-connections';
-import type { ExternalSystem } from '../runtime/external.ts';
+import type { ExternalSystem } from '../../runtime/transport/external.ts';
 import { classifyAwsError, isAwsError, outcomeOfAwsError } from './errors.ts';
 import { fromTags, type Tags, toTags } from './tags.ts';
 

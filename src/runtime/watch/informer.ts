@@ -8,9 +8,9 @@
 // - `synced` turns true after the first complete list (the readiness probe).
 // Handlers run synchronously and must only enqueue keys.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../process/logger.ts';
+import { type CustomResourceClient, KubeApi, keyOf, statusCodeOf } from '../transport/kube.ts';
 import { exponentialBackoff, jitter, sleep } from './backoff.ts';
-import { type CustomResourceClient, KubeApi, keyOf, statusCodeOf } from './kube.ts';
-import type { Logger } from './logger.ts';
 
 export interface InformerHandlers<T> {
   add?: (obj: T) => void;

@@ -1,10 +1,11 @@
 // The one place that turns the end of a reconcile into conditions, the
 // observedGeneration, and what the work queue does next (Flux's
 // ComputeReconcileResult). Pure, so every case is table-tested.
-import { jitter } from './backoff.ts';
+
+import type { ReconcileResult } from '../process/metrics.ts';
+import type { Condition, StatusWithConditions } from '../transport/kube.ts';
+import { jitter } from '../watch/backoff.ts';
 import { READY, RECONCILING, removeCondition, STALLED, setCondition } from './conditions.ts';
-import type { Condition, StatusWithConditions } from './kube.ts';
-import type { ReconcileResult } from './metrics.ts';
 import { type Outcome, RetryableError, TerminalError } from './outcome.ts';
 
 export type QueueAction =

@@ -3,7 +3,7 @@
 // every call through the instance's own keep-alive agent.
 import { Agent } from 'node:https';
 import { Gitlab } from '@gitbeaker/rest';
-import type { ExternalSystem } from '../runtime/external.ts';
+import type { ExternalSystem } from '../../runtime/transport/external.ts';
 import { classifyGitLabError, outcomeOfGitLabError } from './errors.ts';
 import { gitlabRequester } from './requester.ts';
 

@@ -1,10 +1,11 @@
 // Every call to an external system goes through one place: it waits for the
 // system's rate limit, counts the call by system, operation and outcome, and
 // times it. Error classification stays with the adapters, which know the system.
-import { sleep } from './backoff.ts';
-import type { Metrics } from './metrics.ts';
-import { RetryableError } from './outcome.ts';
-import { TokenBucket } from './ratelimit.ts';
+
+import type { Metrics } from '../process/metrics.ts';
+import { RetryableError } from '../reconcile/outcome.ts';
+import { sleep } from '../watch/backoff.ts';
+import { TokenBucket } from '../watch/ratelimit.ts';
 
 /** The longest a call waits out a pause in place by default; longer pauses go back to the work queue. */
 const MAX_CALL_WAIT_MS = 1000;

@@ -7,8 +7,8 @@
 import { CodeStarConnectionsClient } from '@aws-sdk/client-codestar-connections';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { ExternalSystem } from '../runtime/external.ts';
-import type { Metrics } from '../runtime/metrics.ts';
+import type { Metrics } from '../../runtime/process/metrics.ts';
+import { ExternalSystem } from '../../runtime/transport/external.ts';
 import { ConnectionsPort } from './connections.ts';
 import { classifyAwsError, outcomeOfAwsError } from './errors.ts';
 import { IamPort } from './iam.ts';

@@ -1,6 +1,6 @@
 // GitLab errors mapped to the runtime's classes, with messages that name the
 // fix. The token itself never appears in a message.
-import { RetryableError, TerminalError } from '../runtime/outcome.ts';
+import { RetryableError, TerminalError } from '../../runtime/reconcile/outcome.ts';
 
 interface GitbeakerLikeError {
   name?: string;

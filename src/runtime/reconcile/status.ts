@@ -2,8 +2,8 @@
 // only when it differs from what the API server already has.
 import { isDeepStrictEqual } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { sleep } from './backoff.ts';
-import { type CustomResourceClient, isTransientApiError } from './kube.ts';
+import { type CustomResourceClient, isTransientApiError } from '../transport/kube.ts';
+import { sleep } from '../watch/backoff.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 

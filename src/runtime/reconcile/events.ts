@@ -4,8 +4,8 @@
 // correlator does, instead of creating another object.
 import { randomBytes } from 'node:crypto';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { KubeApi, MERGE_PATCH } from './kube.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../process/logger.ts';
+import { KubeApi, MERGE_PATCH } from '../transport/kube.ts';
 
 export type EventType = 'Normal' | 'Warning';
 

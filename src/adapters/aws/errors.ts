@@ -1,7 +1,7 @@
 // AWS SDK v3 errors mapped to the runtime's classes. The SDK already retried
 // throttling and 5xx (standard mode, 3 attempts); what reaches us is either
 // for a person (terminal) or for the work queue's backoff (retryable).
-import { RetryableError, TerminalError } from '../runtime/outcome.ts';
+import { RetryableError, TerminalError } from '../../runtime/reconcile/outcome.ts';
 
 interface AwsError {
   name?: string;

@@ -1,6 +1,7 @@
 // The defaults DESIGN.md gives for what a spec leaves out, in one place.
+
+import type { Target } from '../../adapters/gitlab/client.ts';
 import type { GitLabAwsFederation } from '../../api/v1alpha1/index.ts';
-import type { Target } from '../../gitlab/client.ts';
 import { wantsAdoption } from '../shared/ownership.ts';
 
 export const GITLAB_COM = 'https://gitlab.com';

@@ -3,12 +3,12 @@
 // reconciles finish, flush events, release the lease, close the endpoints.
 import type { Server } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Controller } from './controller.ts';
-import type { EventRecorder } from './events.ts';
-import { serve } from './http.ts';
+import type { Controller } from '../reconcile/controller.ts';
+import type { EventRecorder } from '../reconcile/events.ts';
 import { LeaderElector } from './leader.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import { serve } from './probe-server.ts';
 
 export interface ManagerOptions {
   kubeConfig: KubeConfig;

@@ -2,7 +2,7 @@
 // rely on: Ready is always present; Reconciling and Stalled are never both
 // set; each condition carries observedGeneration; lastTransitionTime moves
 // only when status, reason or message change.
-import type { Condition } from './kube.ts';
+import type { Condition } from '../transport/kube.ts';
 
 export const READY = 'Ready';
 export const RECONCILING = 'Reconciling';

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { Agent } from 'node:https';
 import { isIP } from 'node:net';
 import { connect } from 'node:tls';
-import { type HttpResponse, send } from '../runtime/http-client.ts';
-import { RetryableError } from '../runtime/outcome.ts';
+import { RetryableError } from '../../runtime/reconcile/outcome.ts';
+import { type HttpResponse, send } from '../../runtime/transport/http-client.ts';
 import { type RetryGate, retryAfterMs } from './requester.ts';
 
 export const DISCOVERY_TIMEOUT_MS = 5000;
