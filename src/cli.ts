@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { checkAccessHelp, runCheckAccess } from './access/cli.ts';
 import { helpText, parseCommandLine } from './config.ts';
-import { controllers } from './controllers/index.ts';
+import { productControllers } from './controllers/index.ts';
 import { runOperator } from './operator.ts';
 import { UsageError } from './runtime/process/flags.ts';
 
@@ -42,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'run':
-      return runOperator(parsed.config, controllers);
+      return runOperator(parsed.config, productControllers(parsed.config));
   }
 }
 

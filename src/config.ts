@@ -151,11 +151,22 @@ export const FLAGS: FlagSpec[] = [
     help: 'wait after IAM trust changes before Ready',
   },
   {
+    name: 'max-trust-policy-size',
+    env: 'MAX_TRUST_POLICY_SIZE',
+    type: 'integer',
+    default: '2048',
+    help: "IAM's trust-policy quota in the accounts the operator manages (2048 by default, 4096 at most after a quota request); a larger trust policy is refused before it reaches IAM (TrustPolicyTooLarge)",
+    check: (n) =>
+      (n as number) >= 256 && (n as number) <= 4096
+        ? undefined
+        : 'must be between 256 and 4096 (IAM allows at most 4,096 characters)',
+  },
+  {
     name: 'connection-poll-interval',
     env: 'CONNECTION_POLL_INTERVAL',
     type: 'duration',
     default: '30s',
-    help: 'first re-check of a connection or host that waits for a person (PENDING); doubles from there',
+    help: 'first re-check of something that waits for a person (a PENDING connection or host, refs to be protected); doubles from there',
     check: positive,
   },
   {
@@ -221,6 +232,7 @@ export interface OperatorConfig {
   optimizingJit: boolean;
   resyncIntervalMs: number;
   propagationDelayMs: number;
+  maxTrustPolicySize: number;
   awsRateLimit: RateLimit;
   gitlabRateLimit: RateLimit;
   connectionPollIntervalMs: number;
@@ -266,6 +278,7 @@ export function parseCommandLine(
     optimizingJit: v['optimizing-jit'] as boolean,
     resyncIntervalMs: v['resync-interval'] as number,
     propagationDelayMs: v['propagation-delay'] as number,
+    maxTrustPolicySize: v['max-trust-policy-size'] as number,
     awsRateLimit: { qps: v['aws-qps'] as number, burst: v['aws-burst'] as number },
     gitlabRateLimit: { qps: v['gitlab-qps'] as number, burst: v['gitlab-burst'] as number },
     connectionPollIntervalMs: v['connection-poll-interval'] as number,

@@ -1,55 +1,18 @@
 // `gitlab-aws-operator run`: builds the runtime from the configuration and runs
 // the given controllers until SIGTERM/SIGINT (exit 0) or lost leadership (exit 1).
+// Wiring only: nothing imports it but the entry points.
 import { setFlagsFromString } from 'node:v8';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { OperatorConfig } from './config.ts';
-import { createLogger, type Logger } from './runtime/process/logger.ts';
+import { createLogger } from './runtime/process/logger.ts';
 import { Manager } from './runtime/process/manager.ts';
 import { Metrics } from './runtime/process/metrics.ts';
-import type { Controller } from './runtime/reconcile/controller.ts';
-import { type EventRecorder, KubernetesEventRecorder } from './runtime/reconcile/events.ts';
-import { CLEANUP_FINALIZER } from './runtime/reconcile/finalizers.ts';
-
-export interface ControllerDeps {
-  config: OperatorConfig;
-  kubeConfig: KubeConfig;
-  log: Logger;
-  metrics: Metrics;
-  events: EventRecorder;
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: a registration builds a controller of its own kind
-export type ControllerRegistration = (deps: ControllerDeps) => Controller<any>;
-
-/** What every controller takes from the configuration: scope, concurrency, resync, finalizer. */
-export function controllerDefaults({ config, kubeConfig, log, metrics, events }: ControllerDeps) {
-  return {
-    kubeConfig,
-    log,
-    metrics,
-    events,
-    namespaces: config.namespaces,
-    labelSelector: config.labelSelector,
-    concurrency: config.maxConcurrentReconciles,
-    resyncMs: config.resyncIntervalMs,
-    finalizer: CLEANUP_FINALIZER,
-  };
-}
-
-export function loadKubeConfig(
-  path: string | undefined,
-  env: Record<string, string | undefined>,
-): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else if (env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
-}
+import type { ControllerFactory, RuntimeDeps } from './runtime/process/registration.ts';
+import { KubernetesEventRecorder } from './runtime/reconcile/events.ts';
+import { loadKubeConfig } from './runtime/transport/kube.ts';
 
 export async function runOperator(
   config: OperatorConfig,
-  registrations: ControllerRegistration[],
+  controllers: ControllerFactory,
   env: Record<string, string | undefined> = process.env,
 ): Promise<number> {
   // An operator waits on the network most of its life. V8's optimizing
@@ -62,13 +25,24 @@ export async function runOperator(
   const kubeConfig = loadKubeConfig(config.kubeconfig, env);
   const metrics = new Metrics();
   const events = new KubernetesEventRecorder(kubeConfig, 'gitlab-aws-operator', config.identity, log);
-  const deps: ControllerDeps = { config, kubeConfig, log, metrics, events };
+  const deps: RuntimeDeps = {
+    kubeConfig,
+    log,
+    metrics,
+    events,
+    scope: {
+      namespaces: config.namespaces,
+      labelSelector: config.labelSelector,
+      concurrency: config.maxConcurrentReconciles,
+      resyncMs: config.resyncIntervalMs,
+    },
+  };
   const manager = new Manager({
     kubeConfig,
     log,
     metrics,
     events,
-    controllers: registrations.map((register) => register(deps)),
+    controllers: controllers(deps),
     metricsAddr: config.metricsAddr,
     healthAddr: config.healthAddr,
     identity: config.identity,

@@ -4,6 +4,7 @@
 // in that provider's client IDs, and the role's trust policy must allow the
 // action for that provider with every condition satisfied (an explicit Deny wins).
 import { asList, type PolicyDocument, type PolicyStatement, statementsOf } from '../policy/iam-document.ts';
+import { providerUrlOf } from '../policy/trust-policy.ts';
 import { type ConditionResult, evaluateConditions, likePattern, type RequestContext } from './conditions.ts';
 
 export const ACTION = 'sts:AssumeRoleWithWebIdentity';
@@ -37,11 +38,6 @@ export interface AccessVerdict {
   reasons: string[];
   statements: StatementVerdict[];
   context: RequestContext;
-}
-
-/** The provider URL (and condition-key prefix) IAM derives from an issuer. */
-export function providerUrlOf(issuer: string): string {
-  return issuer.replace(/^https:\/\//, '').replace(/\/+$/, '');
 }
 
 function principalIncludes(statement: PolicyStatement, providerArn: string | undefined): boolean {

@@ -7,12 +7,13 @@ import { decodeJwt } from 'jose';
 import { AwsClients } from '../adapters/aws/clients.ts';
 import { federationResource, type GitLabAwsFederation } from '../api/v1alpha1/index.ts';
 import { resolve } from '../controllers/federation/defaults.ts';
-import { loadKubeConfig } from '../operator.ts';
+
 import { parsePolicy } from '../policy/iam-document.ts';
+import { providerUrlOf } from '../policy/trust-policy.ts';
 import { type FlagSpec, parseFlags, UsageError, usage } from '../runtime/process/flags.ts';
 import { Metrics } from '../runtime/process/metrics.ts';
-import { CustomResourceClient } from '../runtime/transport/kube.ts';
-import { checkAccess, providerUrlOf, type TokenClaims } from './check.ts';
+import { CustomResourceClient, loadKubeConfig } from '../runtime/transport/kube.ts';
+import { checkAccess, type TokenClaims } from './check.ts';
 
 export const CHECK_FLAGS: FlagSpec[] = [
   {

@@ -7,13 +7,12 @@ import { authorizationUrl, resolve } from '../../src/controllers/connection/defa
 import {
   connectionMismatch,
   desiredTags,
-  formatDelay,
   hostPhase,
   pickExisting,
-  pollDelay,
   tagDelta,
 } from '../../src/controllers/connection/desired.ts';
 import { ownershipOf } from '../../src/controllers/shared/ownership.ts';
+import { formatDelay, pollDelay } from '../../src/runtime/reconcile/poll.ts';
 
 const OWNER = 'gitlab-aws.io/owner';
 const CLUSTER = 'gitlab-aws.io/cluster';

@@ -79,12 +79,14 @@ async function getJson(kind: string, name: string): Promise<JsonObject> {
 }
 
 const pathPattern = "'^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)*$'";
+// A project path has its namespace: at least two segments.
+const projectPattern = "'^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)+$'";
 const urlPattern = "'^https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~%+-]+)*$'";
 const refPattern = `'^[^\\s\\x00-\\x1f\\x7f~^:\\[\\\\$"]+$'`;
 
 const project = (path: string) => ({ access: [{ project: path, refs: ['main'] }] });
 const projectError = (path: string) =>
-  `spec.access[0].project: Invalid value: ${JSON.stringify(path)}: spec.access[0].project in body should match ${pathPattern}`;
+  `spec.access[0].project: Invalid value: ${JSON.stringify(path)}: spec.access[0].project in body should match ${projectPattern}`;
 
 interface InvalidCase {
   name: string;
@@ -183,6 +185,31 @@ const INVALID: InvalidCase[] = [
     kind: 'federation',
     patch: project('payments/'),
     error: projectError('payments/'),
+  },
+  {
+    name: 'project without its namespace',
+    kind: 'federation',
+    patch: project('app'),
+    error: projectError('app'),
+  },
+  {
+    name: 'ciVariables.target.project without its namespace',
+    kind: 'federation',
+    patch: { ciVariables: { target: { project: 'app' } } },
+    error: `spec.ciVariables.target.project: Invalid value: "app": spec.ciVariables.target.project in body should match ${projectPattern}`,
+  },
+  {
+    name: 'audience with characters an IAM tag value cannot hold',
+    kind: 'federation',
+    patch: { audience: 'https://gitlab.example.com/?aud=1&x' },
+    error: `spec.audience: Invalid value: "https://gitlab.example.com/?aud=1&x": spec.audience in body should match '^[A-Za-z0-9 _.:/=+@-]+$'`,
+  },
+  {
+    name: 'requireProtectedRefs without a token to read them',
+    kind: 'federation',
+    patch: { requireProtectedRefs: true, gitlab: { tokenSecretRef: null }, ciVariables: null },
+    error:
+      'spec.requireProtectedRefs: Invalid value: "object": requireProtectedRefs needs gitlab.tokenSecretRef: the operator reads the protected branches and tags with this GitLab token',
   },
   {
     name: 'group path with *',

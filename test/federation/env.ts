@@ -178,13 +178,18 @@ export function perTestSetUp() {
   });
   return async (
     prefix: string,
-    { trustGitLab = true, pathPrefix }: { trustGitLab?: boolean; pathPrefix?: string } = {},
+    {
+      trustGitLab = true,
+      pathPrefix,
+      args = [],
+      iamUrl,
+    }: { trustGitLab?: boolean; pathPrefix?: string; args?: string[]; iamUrl?: string } = {},
   ) => {
     const gitlab = await startGitLab(pathPrefix ? { pathPrefix } : {});
     gitlabs.push(gitlab);
     const ns = await createNamespace(prefix);
     await createTokenSecret(ns, gitlab.token);
-    const op = startOperator(ns, gitlab, { trustGitLab });
+    const op = startOperator(ns, gitlab, { trustGitLab, args, ...(iamUrl ? { iamUrl } : {}) });
     ops.push(op);
     const spec = (overrides: Record<string, unknown> = {}) => ({
       gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },

@@ -71,7 +71,7 @@ describe('GitLab instances', () => {
     gitlab.fake.faults.clear();
   });
 
-  it('follows a project’s ci_id_token_sub_claim_components', async () => {
+  it('follows a project’s ci_id_token_sub_claim_components where they can say what the entry asks', async () => {
     const { gitlab, ns } = await setUp('subclaim');
     gitlab.fake.state.addProject('custom/app', { ciIdTokenSubClaimComponents: ['project_path', 'ref'] });
     gitlab.fake.state.addMember({ project: 'custom/app' }, 'deployer', 'maintainer');
@@ -79,7 +79,8 @@ describe('GitLab instances', () => {
       ns,
       federation('custom', {
         gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
-        access: [{ project: 'custom/app', refs: ['main'] }],
+        // Without ref_type in the claim, only an entry for any ref type can be expressed.
+        access: [{ project: 'custom/app', refType: 'any', refs: ['main'] }],
       }),
     );
     const ready = await waitForCondition(ns, 'custom', 'Ready', 'True');

@@ -148,7 +148,7 @@ describe('faults, restarts and steady state', () => {
     );
   });
 
-  it('does not hot-loop on a spec it cannot satisfy', async () => {
+  it('looks again at a stall only each resync, never in a hot loop', async () => {
     await iam.send(
       new CreateRoleCommand({
         RoleName: `${ns}-stuck`,
@@ -157,9 +157,12 @@ describe('faults, restarts and steady state', () => {
     );
     await apply(ns, federation('stuck', spec()));
     await waitForCondition(ns, 'stuck', 'Stalled', 'True', { reason: 'RoleOwnedElsewhere' });
+    // Someone may free the name (delete the role): with --resync-interval 2s (jittered
+    // by 10 %), at most three more looks in 5 s, and at least one.
     const after = reconcilesOf('stuck');
     await new Promise((r) => setTimeout(r, 5000));
-    expect(reconcilesOf('stuck')).toBe(after);
+    expect(reconcilesOf('stuck') - after).toBeGreaterThanOrEqual(1);
+    expect(reconcilesOf('stuck') - after).toBeLessThanOrEqual(3);
   });
 
   it('waits to delete while IAM is down, then cleans up once it is back', async () => {
@@ -210,8 +213,9 @@ describe('faults, restarts and steady state', () => {
     await killWithVariablePostInFlight('moved');
     const inApi = () =>
       gitlab.fake.state.variables({ project: 'payments/api' }).filter((v) => v.environment_scope === 'moved');
-    await waitFor('the variable GitLab created after the operator died', async () =>
-      inApi().length > 0 ? true : undefined,
+    // Both writes land, the held one 2 s after the operator died.
+    await waitFor('the variables GitLab created after the operator died', async () =>
+      inApi().length === 2 ? true : undefined,
     );
     await kubectl([
       'patch',

@@ -18,7 +18,8 @@
 //   by an injected fault, so tests can compare the operator's IAM policy with
 //   the calls it really makes;
 // - injects faults (`faults.add`): IAM's `Throttling` (HTTP 400, "Rate
-//   exceeded") or `ServiceFailure` (HTTP 500), for a number of requests
+//   exceeded"), `ServiceFailure` (HTTP 500) or `AccessDenied` (HTTP 403, a
+//   permission the caller lacks), for a number of requests
 //   (`times`) and/or at random (`probability`), and counts them (`hits`).
 //
 // Delete + create is not atomic in moto. Through the proxy it is: the two
@@ -37,7 +38,7 @@ import type { AddressInfo } from 'node:net';
 export interface MotoIamFault {
   /** `iam:CreateRole`, `sts:AssumeRoleWithWebIdentity` or just `CreateRole`; every action when left out. */
   action?: string;
-  type: 'throttle' | 'server-error';
+  type: 'throttle' | 'server-error' | 'access-denied';
   /** How many matching requests get the fault; unlimited (until `clear()`) when left out. */
   times?: number;
   /**
@@ -135,13 +136,16 @@ export async function startMotoIamProxy(motoUrl: string): Promise<MotoIamProxy> 
       let reply: Reply;
       const fault = action ? takeFault(action) : undefined;
       if (fault) {
-        reply =
-          fault.type === 'throttle'
-            ? errorReply(service, new IamError(400, 'Throttling', 'Rate exceeded'))
-            : errorReply(
-                service,
-                new IamError(500, 'ServiceFailure', 'Injected service failure (moto-iam-proxy)'),
-              );
+        const error = {
+          throttle: new IamError(400, 'Throttling', 'Rate exceeded'),
+          'server-error': new IamError(500, 'ServiceFailure', 'Injected service failure (moto-iam-proxy)'),
+          'access-denied': new IamError(
+            403,
+            'AccessDenied',
+            `User: arn:aws:iam::123456789012:user/operator is not authorized to perform: ${action} (moto-iam-proxy)`,
+          ),
+        }[fault.type];
+        reply = errorReply(service, error);
       } else if (
         action === 'iam:AddClientIDToOpenIDConnectProvider' ||
         action === 'iam:RemoveClientIDFromOpenIDConnectProvider'

@@ -205,7 +205,10 @@ function verdict(entries: Entry[], claims: Claims): boolean {
     providerArn: PROVIDER_ARN,
     providerUrl: PROVIDER_URL,
     audiences: [AUDIENCE],
-    subjects: entries.flatMap((e) => subjectPatterns(e as never)),
+    subjects: entries.flatMap((e) => {
+      const built = subjectPatterns(e as never);
+      return built.kind === 'patterns' ? built.patterns : [];
+    }),
   });
   // The sub claim as GitLab builds it with the default components.
   const sub = `project_path:${claims.projectPath}:ref_type:${claims.refType}:ref:${claims.ref}`;

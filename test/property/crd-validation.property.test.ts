@@ -31,6 +31,9 @@ const dryRun = (obj: object): Promise<KubectlResult> =>
 // generated here (printable ASCII, \t \n \r \f) that is JSON's quoting too.
 const quoted = (value: string) => JSON.stringify(value);
 const PATH_PATTERN = "'^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)*$'";
+// A project's path has its namespace: one segment more than nothing.
+const PROJECT_PATTERN = "'^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)+$'";
+const patternOf = (f: string) => (f === 'project' ? PROJECT_PATTERN : PATH_PATTERN);
 const REF_PATTERN = `'^[^\\s\\x00-\\x1f\\x7f~^:\\[\\\\$"]+$'`;
 const patternError = (field: string, value: string, pattern: string) =>
   `${field}: Invalid value: ${quoted(value)}: ${field} in body should match ${pattern}`;
@@ -45,6 +48,7 @@ const pathSegment = fc
   .map((parts) => parts.join('.'));
 const segments = fc.array(pathSegment, { minLength: 1, maxLength: 4 });
 const goodPath = segments.map((s) => s.join('/'));
+const goodProjectPath = fc.array(pathSegment, { minLength: 2, maxLength: 4 }).map((s) => s.join('/'));
 
 // Anything but whitespace and ~ ^ : [ \ $ ", globs included.
 const goodRef = chars("abcXYZ019/._-*?+@!#%&(),;<>={}|'`", 1, 20);
@@ -99,7 +103,7 @@ describe('the CRD refuses malformed GitLab paths and refs, naming the field', ()
           const result = await dryRun(federation(access));
           expect(result.code).not.toBe(0);
           paths.forEach(([f, p], i) => {
-            expect(result.stderr).toContain(patternError(`spec.access[${i}].${f}`, p, PATH_PATTERN));
+            expect(result.stderr).toContain(patternError(`spec.access[${i}].${f}`, p, patternOf(f)));
           });
           refs.forEach((r, j) => {
             expect(result.stderr).toContain(
@@ -119,7 +123,10 @@ describe('the CRD accepts well-formed GitLab paths and refs', () => {
       fc.asyncProperty(
         fc.array(
           fc.record({
-            where: fc.tuple(field, goodPath),
+            where: fc.oneof(
+              fc.tuple(fc.constant('project'), goodProjectPath),
+              fc.tuple(fc.constant('group'), goodPath),
+            ),
             refType: fc.constantFrom('branch', 'tag', 'any'),
             refs: fc.array(goodRef, { minLength: 1, maxLength: 3 }),
           }),
@@ -133,6 +140,19 @@ describe('the CRD accepts well-formed GitLab paths and refs', () => {
         },
       ),
       { numRuns: RUNS },
+    );
+  });
+});
+
+describe('the CRD refuses a project without its namespace', () => {
+  it(`${RUNS / 4} objects, each naming a bare project`, async () => {
+    await fc.assert(
+      fc.asyncProperty(pathSegment, async (bare) => {
+        const result = await dryRun(federation([{ project: bare, refs: ['main'] }]));
+        expect(result.code).not.toBe(0);
+        expect(result.stderr).toContain(patternError('spec.access[0].project', bare, PROJECT_PATTERN));
+      }),
+      { numRuns: RUNS / 4 },
     );
   });
 });

@@ -2,6 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { checkAccess } from '../../src/access/check.ts';
 import { subjectPatterns, trustPolicy } from '../../src/policy/trust-policy.ts';
 
+const patternsOf = (entry: object, components?: string[]) => {
+  const built = subjectPatterns(entry as never, components);
+  if (built.kind !== 'patterns') throw new Error(`not expressible: ${JSON.stringify(built)}`);
+  return built.patterns;
+};
+
 describe('sub patterns, built as GitLab builds the claim', () => {
   it.each([
     [
@@ -19,22 +25,48 @@ describe('sub patterns, built as GitLab builds the claim', () => {
       undefined,
       ['project_path:payments/libs/*:ref_type:tag:ref:v*'],
     ],
-    [{ project: 'p/q', refs: ['main'] }, ['project_path', 'ref'], ['project_path:p/q:ref:main']],
+    // Without ref_type the claim says nothing of it: fine only when the entry allows any.
+    [
+      { project: 'p/q', refType: 'any', refs: ['main'] },
+      ['project_path', 'ref'],
+      ['project_path:p/q:ref:main'],
+    ],
+    // Without ref: fine only when the entry allows every ref.
+    [{ project: 'p/q', refs: ['*'] }, ['project_path', 'ref_type'], ['project_path:p/q:ref_type:branch']],
     [
       { project: 'p/q', refs: ['main'] },
       ['project_path', 'ref', 'ref_type'],
       ['project_path:p/q:ref:main:ref_type:branch'],
     ],
   ] as const)('%j with %j', (entry, components, expected) => {
-    expect(subjectPatterns(entry as never, components as never)).toEqual(expected);
+    expect(patternsOf(entry, components as never)).toEqual(expected);
   });
 
-  it('refuses components it cannot express, saying what to change', () => {
-    expect(() =>
-      subjectPatterns({ project: 'p/q', refs: ['main'] }, ['project_path', 'environment']),
-    ).toThrow(
-      'project p/q builds its ID token sub claim from project_path, environment; the operator can only express project_path, ref_type and ref',
-    );
+  it('uses the path as GitLab spells it', () => {
+    expect(subjectPatterns({ project: 'Payments/API', refs: ['main'] }, undefined, 'payments/api')).toEqual({
+      kind: 'patterns',
+      patterns: ['project_path:payments/api:ref_type:branch:ref:main'],
+    });
+  });
+
+  it.each([
+    [{ project: 'p/q', refs: ['main'] }, ['project_path', 'ref_type'], ['ref']],
+    [{ project: 'p/q', refs: ['main'] }, ['project_path', 'ref'], ['ref_type']],
+    [{ project: 'p/q', refType: 'tag', refs: ['v*'] }, ['project_path'], ['ref_type', 'ref']],
+    [{ project: 'p/q', refType: 'any', refs: ['main', '*'] }, ['project_path', 'ref_type'], ['ref']],
+  ] as const)('refuses %j when the claim leaves out what it restricts (%j)', (entry, components, missing) => {
+    expect(subjectPatterns(entry as never, components as never)).toEqual({ kind: 'tooCoarse', missing });
+  });
+
+  it('refuses components it cannot express', () => {
+    expect(subjectPatterns({ project: 'p/q', refs: ['main'] }, ['project_path', 'environment'])).toEqual({
+      kind: 'unsupported',
+      components: ['project_path', 'environment'],
+    });
+    expect(subjectPatterns({ project: 'p/q', refs: ['main'] }, ['ref', 'project_path'])).toEqual({
+      kind: 'unsupported',
+      components: ['ref', 'project_path'],
+    });
   });
 });
 
@@ -44,8 +76,8 @@ describe('trust policy', () => {
     providerUrl: 'gitlab.example.com',
     audiences: ['https://gitlab.example.com'],
     subjects: [
-      ...subjectPatterns({ project: 'payments/api', refType: 'branch', refs: ['main', 'release/*'] }),
-      ...subjectPatterns({ group: 'payments/libs', refType: 'tag', refs: ['v*'] }),
+      ...patternsOf({ project: 'payments/api', refType: 'branch', refs: ['main', 'release/*'] }),
+      ...patternsOf({ group: 'payments/libs', refType: 'tag', refs: ['v*'] }),
     ],
   });
   const provider = {

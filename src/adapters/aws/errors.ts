@@ -1,6 +1,8 @@
 // AWS SDK v3 errors mapped to the runtime's classes. The SDK already retried
 // throttling and 5xx (standard mode, 3 attempts); what reaches us is either
-// for a person (terminal) or for the work queue's backoff (retryable).
+// for a person (terminal) or for the work queue's backoff (retryable). A
+// missing permission, a full quota or a missing policy are fixed outside the
+// spec: looked at again every resync.
 import { RetryableError, TerminalError } from '../../runtime/reconcile/outcome.ts';
 
 interface AwsError {
@@ -38,7 +40,7 @@ export function classifyAwsError(err: unknown, operation: string, what: string):
     return new TerminalError(
       'AWSAccessDenied',
       `AWS denied ${operation} on ${what}${detail}. Grant the operator's role this action (see the chart's IAM policy), or set spec.aws.assumeRoleArn to a role that has it`,
-      { cause: err },
+      { cause: err, recheck: true },
     );
   }
   if (isAwsError(err, 'MalformedPolicyDocument')) {
@@ -69,14 +71,14 @@ export function classifyAwsError(err: unknown, operation: string, what: string):
     return new TerminalError(
       'AWSQuotaExceeded',
       `AWS quota reached for ${operation} on ${what}${detail}. Free up or raise the quota, then the operator continues`,
-      { cause: err },
+      { cause: err, recheck: true },
     );
   }
   if (isAwsError(err, 'NoSuchEntity', 'ResourceNotFound')) {
     return new TerminalError(
       'NotFound',
       `${operation} on ${what} failed${detail}. Check the names and ARNs in the spec`,
-      { cause: err },
+      { cause: err, recheck: true },
     );
   }
   const status = e?.$metadata?.httpStatusCode;

@@ -26,8 +26,15 @@ export interface Variable {
 
 export interface Project {
   id: number;
+  /** As GitLab spells it (path_with_namespace), whatever the case it was asked for. */
   path: string;
   subClaimComponents: string[];
+}
+
+export interface Group {
+  id: number;
+  /** As GitLab spells it (full_path). */
+  path: string;
 }
 
 export function describeTarget(target: Target): string {
@@ -85,6 +92,35 @@ export class GitLabPort {
         'ref',
       ],
     };
+  }
+
+  async group(path: string): Promise<Group> {
+    const g = await this.call<RawVariable>('GetGroup', `group ${path}`, 'Reporter', () =>
+      this.api.Groups.show(path),
+    );
+    return { id: Number(g.id), path: String(g.full_path ?? path) };
+  }
+
+  /** The names (exact or * wildcards) of the project's protected branches. */
+  async protectedBranches(projectId: number, path: string): Promise<string[]> {
+    const list = await this.call(
+      'ListProtectedBranches',
+      `the protected branches of project ${path}`,
+      'Maintainer',
+      () => this.api.ProtectedBranches.all(projectId, { perPage: 100 }),
+    );
+    return (list as RawVariable[]).map((b) => String(b.name));
+  }
+
+  /** The names (exact or * wildcards) of the project's protected tags. */
+  async protectedTags(projectId: number, path: string): Promise<string[]> {
+    const list = await this.call(
+      'ListProtectedTags',
+      `the protected tags of project ${path}`,
+      'Maintainer',
+      () => this.api.ProtectedTags.all(projectId, { perPage: 100 }),
+    );
+    return (list as RawVariable[]).map((t) => String(t.name));
   }
 
   private resource(target: Target) {

@@ -1,5 +1,7 @@
 // GitLab errors mapped to the runtime's classes, with messages that name the
-// fix. The token itself never appears in a message.
+// fix. The token itself never appears in a message. A refused or unknown token
+// and a missing project are fixed outside the spec (a new token in the Secret,
+// a membership, a project): looked at again every resync.
 import { RetryableError, TerminalError } from '../../runtime/reconcile/outcome.ts';
 
 interface GitbeakerLikeError {
@@ -28,19 +30,19 @@ export function classifyGitLabError(
       return new TerminalError(
         'GitLabUnauthorized',
         `GitLab rejected the token (401) while trying to ${operation} ${what}: it is invalid, expired or revoked. Put a valid access token with the api scope into the Secret named by spec.gitlab.tokenSecretRef`,
-        { cause: err },
+        { cause: err, recheck: true },
       );
     case 403:
       return new TerminalError(
         'GitLabForbidden',
         `GitLab refused to ${operation} ${what} (403): the token needs the api scope and its user needs at least the ${need} role there`,
-        { cause: err },
+        { cause: err, recheck: true },
       );
     case 404:
       return new TerminalError(
         'GitLabNotFound',
         `GitLab has no ${what}, or the token's user cannot see it (404): check the path in the spec and the user's membership`,
-        { cause: err },
+        { cause: err, recheck: true },
       );
     case 400:
     case 409:

@@ -75,6 +75,10 @@ export function JsonObject(options: SchemaOptions = {}) {
 export const PATTERNS = {
   /** GitLab namespace/project path: no `*`, `?`, `:`, quotes, spaces, `..`, leading or trailing `/`. */
   gitlabPath: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)*$',
+  /** A project's path always has its namespace: group/project, group/sub/project. */
+  gitlabProjectPath: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*(/[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)+$',
+  /** IAM tag values (the operator remembers each audience it adds in a tag): ASCII letters, digits, space and _.:/=+-@. */
+  audience: '^[A-Za-z0-9 _.:/=+@-]+$',
   /** https, host, optional port and path; no trailing slash, query or fragment. */
   gitlabUrl: '^https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~%+-]+)*$',
   awsRegion: '^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$',

@@ -20,14 +20,24 @@ const EXACTLY_ONE_OF_PROJECT_OR_GROUP = {
   message: 'exactly one of project or group must be set',
 };
 
-function gitlabPath(description: string) {
-  return Type.String({ description, minLength: 1, maxLength: 255, pattern: PATTERNS.gitlabPath });
-}
-
 const projectPath = (what: string) =>
-  Type.Optional(gitlabPath(`Full path of a GitLab project, e.g. payments/api. ${what}`));
+  Type.Optional(
+    Type.String({
+      description: `Full path of a GitLab project with its namespace, e.g. payments/api. ${what}`,
+      minLength: 3,
+      maxLength: 255,
+      pattern: PATTERNS.gitlabProjectPath,
+    }),
+  );
 const groupPath = (what: string) =>
-  Type.Optional(gitlabPath(`Full path of a GitLab group, e.g. payments. ${what}`));
+  Type.Optional(
+    Type.String({
+      description: `Full path of a GitLab group, e.g. payments. ${what}`,
+      minLength: 1,
+      maxLength: 255,
+      pattern: PATTERNS.gitlabPath,
+    }),
+  );
 
 const policyArn = (description: string) =>
   Type.String({ description, maxLength: 2048, pattern: PATTERNS.policyArn });
@@ -264,9 +274,18 @@ export const GitLabAwsFederationSpecSchema = Type.Object(
     ),
     audience: Type.Optional(
       Type.String({
-        description: 'The aud that jobs request in their id_tokens. Default: the GitLab URL.',
+        description:
+          'The aud that jobs request in their id_tokens. Default: the GitLab URL. Letters, digits, space and _.:/=+-@ (it is kept in an IAM tag).',
         minLength: 1,
         maxLength: 255,
+        pattern: PATTERNS.audience,
+      }),
+    ),
+    requireProtectedRefs: Type.Optional(
+      Type.Boolean({
+        description:
+          'Trust only branches and tags that GitLab protects (so a Developer cannot push to them): refs of access entries with refType branch or tag that no protected branch or tag covers are left out of the trust policy, and the federation is not Ready until they are protected. Without it, condition RefsProtected only reports them. Needs gitlab.tokenSecretRef.',
+        default: false,
       }),
     ),
     identityProvider: Type.Optional(
@@ -337,6 +356,12 @@ export const GitLabAwsFederationSpecSchema = Type.Object(
         fieldPath: '.ciVariables',
       },
       {
+        rule: '!(has(self.requireProtectedRefs) && self.requireProtectedRefs) || (has(self.gitlab) && has(self.gitlab.tokenSecretRef))',
+        message:
+          'requireProtectedRefs needs gitlab.tokenSecretRef: the operator reads the protected branches and tags with this GitLab token',
+        fieldPath: '.requireProtectedRefs',
+      },
+      {
         rule: '!has(self.ciVariables) || has(self.gitlab.tokenSecretRef)',
         message:
           'tokenSecretRef is required when ciVariables is set: the operator writes the variables with this GitLab token',
@@ -369,8 +394,77 @@ export const GitLabAwsFederationStatusSchema = Type.Object(
         description: 'Thumbprints on the identity provider, including one the operator computed.',
       }),
     ),
+    audience: Type.Optional(
+      Type.String({ description: "The audience this federation added to the provider's client IDs." }),
+    ),
     roleArn: Type.Optional(
       Type.String({ description: 'ARN of the IAM role that jobs assume (method OIDC).' }),
+    ),
+    managedThrough: Type.Optional(
+      Type.String({
+        description:
+          'The role the operator assumed to manage roleArn and the provider (spec.aws.assumeRoleArn when they were made); absent when it used its own credentials.',
+      }),
+    ),
+    projects: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            path: Type.String({ description: 'The path as GitLab spells it (path_with_namespace).' }),
+            id: Type.Integer({ description: "GitLab's numeric ID of the project." }),
+          },
+          { description: 'A project named in access, by path and ID.' },
+        ),
+        {
+          description:
+            'The projects the trust policy names, with the ID GitLab gave each: a project deleted and re-created at the same path by someone else has another ID and is not trusted (reason ProjectReplaced).',
+        },
+      ),
+    ),
+    retiring: Type.Optional(
+      Type.Object(
+        {
+          roles: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  arn: Type.String({ description: 'ARN of the role.' }),
+                  managedThrough: Type.Optional(
+                    Type.String({ description: 'The role the operator assumes to reach it.' }),
+                  ),
+                },
+                { description: 'A role this federation made.' },
+              ),
+              {
+                description:
+                  'Roles this federation made under an earlier name, path or account; deleted once the current role is Ready.',
+              },
+            ),
+          ),
+          audiences: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  providerArn: Type.String({ description: 'ARN of the OIDC provider.' }),
+                  audience: Type.String({ description: 'The audience (client ID).' }),
+                  managedThrough: Type.Optional(
+                    Type.String({ description: 'The role the operator assumes to reach it.' }),
+                  ),
+                },
+                { description: 'An audience this federation added to a provider.' },
+              ),
+              {
+                description:
+                  'Audiences this federation added under an earlier audience, GitLab URL or account; removed once no federation uses them.',
+              },
+            ),
+          ),
+        },
+        {
+          description:
+            'What the federation made under an earlier spec and removes once the current state is Ready, so that nothing it made stays behind assumable.',
+        },
+      ),
     ),
     userArn: Type.Optional(Type.String({ description: 'ARN of the IAM user (method IAMUserAccessKeys).' })),
     subjects: Type.Optional(

@@ -3,7 +3,7 @@
 // must be stable from one poll to the next: a changed message would move
 // lastTransitionTime (from which the poll backoff is computed) and write status.
 import type { Host } from '../../adapters/aws/connections.ts';
-import { formatDelay } from './desired.ts';
+import { formatDelay } from '../../runtime/reconcile/poll.ts';
 
 /** The GitLab side of the connection: True once the handshake is done (AVAILABLE). */
 export const AUTHORIZED = 'Authorized';

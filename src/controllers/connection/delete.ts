@@ -5,18 +5,15 @@
 import { type ConnectionsPort, type Host, sameArn } from '../../adapters/aws/connections.ts';
 import { done, type Outcome, wait } from '../../runtime/reconcile/outcome.ts';
 import { describeOwner, ownershipOf } from '../shared/ownership.ts';
-import { ConditionWriter } from './condition-writer.ts';
 import { REASONS } from './conditions.ts';
-import { findByName } from './connection.ts';
-import { type Resolved, resolve } from './defaults.ts';
+import type { Resolved } from './defaults.ts';
 import { hostPhase } from './desired.ts';
 import { pickByName } from './lookup.ts';
-import type { ConnectionDeps, Ctx, Status } from './reconciler.ts';
+import { type ConnectionState, pollDelay } from './state.ts';
+import { findByName } from './steps/connection.ts';
 
-export async function finalizeConnection(ctx: Ctx, deps: ConnectionDeps): Promise<Outcome> {
-  const { obj } = ctx;
-  const status = ctx.status as Status;
-  const r = resolve(obj, deps.defaultRegion);
+export async function finalizeConnection(s: ConnectionState): Promise<Outcome> {
+  const { obj, ctx, status, r, deps } = s;
   if (r.deletionPolicy === 'Orphan') {
     const left = [status.connectionArn, status.hostArn].filter(Boolean);
     if (left.length) {
@@ -25,7 +22,7 @@ export async function finalizeConnection(ctx: Ctx, deps: ConnectionDeps): Promis
     return done();
   }
 
-  const port = deps.aws.connectionsFor(r.region, r.assumeRoleArn);
+  const { port } = s;
   const changes: string[] = [];
   const report = () => {
     if (changes.length) ctx.events.event(obj, 'Normal', 'Deleted', changes.join('; '));
@@ -52,7 +49,7 @@ export async function finalizeConnection(ctx: Ctx, deps: ConnectionDeps): Promis
       ? hosts.find((h) => sameArn(h.arn, status.hostArn))
       : await ownHostByName(port, hosts, r.host.name, r.owner, deps.clusterId);
     if (host) {
-      const outcome = await deleteHost(ctx, port, host, r, deps, changes);
+      const outcome = await deleteHost(s, host, changes);
       if (outcome) {
         report();
         return outcome;
@@ -66,15 +63,8 @@ export async function finalizeConnection(ctx: Ctx, deps: ConnectionDeps): Promis
 }
 
 /** undefined when the host is gone or left in place; a wait while it cannot be deleted yet. */
-async function deleteHost(
-  ctx: Ctx,
-  port: ConnectionsPort,
-  host: Host,
-  r: Resolved,
-  deps: ConnectionDeps,
-  changes: string[],
-): Promise<Outcome | undefined> {
-  const status = ctx.status as Status;
+async function deleteHost(s: ConnectionState, host: Host, changes: string[]): Promise<Outcome | undefined> {
+  const { ctx, port, r, deps, status } = s;
   const tags = await port.tags(host.arn);
   if (!tags) return undefined;
   if (ownershipOf(tags, r.owner, deps.clusterId) === 'other') {
@@ -83,7 +73,7 @@ async function deleteHost(
   }
   const waitAs = (reason: string, message: string) => {
     status.hostStatus = host.status;
-    return wait(new ConditionWriter(status, ctx.obj, deps).pollDelay('Ready', reason), reason, message);
+    return wait(pollDelay(s, 'Ready', reason), reason, message);
   };
   if (hostPhase(host.status) === 'deleting') {
     return waitAs(
@@ -134,7 +124,7 @@ async function ownHostByName(
     : undefined;
 }
 
-function leftInPlace(ctx: Ctx, what: string, owner: string): void {
+function leftInPlace(ctx: ConnectionState['ctx'], what: string, owner: string): void {
   ctx.log.warn({ what }, 'not deleting what belongs to someone else');
   ctx.events.event(
     ctx.obj,

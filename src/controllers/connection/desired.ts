@@ -1,6 +1,6 @@
 // Pure decisions of the GitLabConnection controller: the tags a resource should
-// carry, which existing resource (if any) a name belongs to, how a host status
-// reads, and how long to wait before looking again. No I/O; table-tested.
+// carry, which existing resource (if any) a name belongs to, and how a host
+// status reads. No I/O; table-tested.
 import { sameArn, type Tags } from '../../adapters/aws/connections.ts';
 import { type Ownership, ownershipOf, ownerTags } from '../shared/ownership.ts';
 import type { Resolved } from './defaults.ts';
@@ -30,23 +30,6 @@ export function describeTagDelta(delta: TagDelta): string[] {
   if (set.length) out.push(`set tags ${set.join(', ')}`);
   if (delta.remove.length) out.push(`removed tags ${delta.remove.join(', ')}`);
   return out;
-}
-
-/**
- * Delay before looking again at something that waits for a person: the time it
- * has waited so far, at least `firstMs` and at most `maxMs`. That doubles the
- * interval from one look to the next (30 s, 30 s, 1 min, 2 min, 4 min, 5 min, ...)
- * and, being derived from a condition's lastTransitionTime, survives restarts.
- */
-export function pollDelay(waitedMs: number, firstMs: number, maxMs: number): number {
-  return Math.min(Math.max(firstMs, maxMs), Math.max(firstMs, Math.floor(waitedMs)));
-}
-
-/** "30 s", "5 min", "1 h" for messages. */
-export function formatDelay(ms: number): string {
-  if (ms < 60_000) return `${Math.round(ms / 100) / 10} s`;
-  if (ms < 3_600_000) return `${Math.round(ms / 6_000) / 10} min`;
-  return `${Math.round(ms / 360_000) / 10} h`;
 }
 
 export type HostPhase = 'provisioning' | 'pending' | 'available' | 'failed' | 'deleting' | 'unknown';

@@ -2,16 +2,13 @@
 // never name a Secret elsewhere. The value is returned to the caller only; it
 // is never logged or put into a status, event or error.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { RetryableError, wait } from '../../runtime/reconcile/outcome.ts';
+import { RetryableError, WaitError } from '../../runtime/reconcile/outcome.ts';
 import { KubeApi, statusCodeOf } from '../../runtime/transport/kube.ts';
 
-export class SecretNotReady extends Error {
-  readonly outcome: ReturnType<typeof wait>;
-  constructor(message: string) {
-    super(message);
-    this.outcome = wait(60_000, 'SecretNotFound', message);
-  }
-}
+export const SECRET_NOT_FOUND = 'SecretNotFound';
+
+/** A person must create the Secret or its key: a wait, which the Secret watch ends early. */
+const secretNotReady = (message: string) => new WaitError(60_000, SECRET_NOT_FOUND, message);
 
 export class SecretReader {
   private readonly api: KubeApi;
@@ -19,7 +16,7 @@ export class SecretReader {
     this.api = new KubeApi(kubeConfig);
   }
 
-  /** The decoded value; SecretNotReady (a person must create it) when the Secret or key is missing. */
+  /** The decoded value; a WaitError (a person must create it) when the Secret or key is missing. */
   async read(namespace: string, ref: { name: string; key: string }, field: string): Promise<string> {
     let data: Record<string, string> | undefined;
     try {
@@ -28,7 +25,7 @@ export class SecretReader {
     } catch (err) {
       const code = statusCodeOf(err);
       if (code === 404) {
-        throw new SecretNotReady(
+        throw secretNotReady(
           `Secret ${namespace}/${ref.name} (${field}) does not exist: create it with the key ${ref.key}`,
         );
       }
@@ -45,7 +42,7 @@ export class SecretReader {
     }
     const value = data?.[ref.key];
     if (!value) {
-      throw new SecretNotReady(
+      throw secretNotReady(
         `Secret ${namespace}/${ref.name} (${field}) has no key ${ref.key}: add it, or point ${field}.key at the right key`,
       );
     }

@@ -13,6 +13,7 @@ import {
 } from '../transport/kube.ts';
 import { Informer } from '../watch/informer.ts';
 import { type Priority, WorkQueue } from '../watch/workqueue.ts';
+import { ConditionWriter } from './condition-writer.ts';
 import { getCondition, READY } from './conditions.ts';
 import type { EventRecorder } from './events.ts';
 import { addFinalizer, hasFinalizer, isBeingDeleted, removeFinalizer } from './finalizers.ts';
@@ -28,15 +29,17 @@ export interface ReconcileContext<T extends CustomObject> {
   status: NonNullable<T['status']>;
   log: Logger;
   events: EventRecorder;
+  /** The reconciler's own conditions on the status draft. */
+  conditions: ConditionWriter;
   /** Every object of this kind in the cache (shared: do not change them). */
   cached: () => T[];
   /**
-   * Writes these status fields now instead of at the end of the reconcile:
-   * for a record that must outlive the process if it dies before the end
-   * (what it is about to create outside the cluster, so that it can be found
+   * Writes the status draft now instead of at the end of the reconcile: for a
+   * record that must outlive the process if it dies before the end (what it
+   * is about to create or write outside the cluster, so that it can be found
    * and cleaned up later). Throws if the write fails.
    */
-  saveStatus: (fields: Partial<NonNullable<T['status']>>) => Promise<void>;
+  checkpoint: () => Promise<void>;
 }
 
 export interface Reconciler<T extends CustomObject> {
@@ -186,9 +189,14 @@ export class Controller<T extends CustomObject> {
       status,
       log,
       events: this.options.events,
+      conditions: new ConditionWriter(
+        status as StatusWithConditions,
+        obj.status?.conditions,
+        obj.metadata?.generation,
+      ),
       cached: () => this.informers.flatMap((i) => i.list()),
-      saveStatus: async (fields) => {
-        const result = await writeStatus(this.client, obj, { ...(obj.status ?? {}), ...fields });
+      checkpoint: async () => {
+        const result = await writeStatus(this.client, obj, status);
         if (!result.written) return;
         metrics.statusWrites.inc({ controller });
         // The final status write then compares with what the API server has now.

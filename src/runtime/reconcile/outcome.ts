@@ -1,5 +1,5 @@
 // What a reconcile can end in. A reconciler returns `done()` or `wait(...)`,
-// or throws; the controller classifies what it threw (see controller.ts).
+// or throws; the controller classifies what it threw (see summarize.ts).
 
 export type Outcome =
   /** Converged. Requeued after the resync interval (with jitter) to catch drift. */
@@ -15,13 +15,27 @@ export function wait(afterMs: number, reason: string, message: string): Outcome 
   return { kind: 'wait', afterMs, reason, message };
 }
 
-/** Needs a change of spec or a person; retried only when the spec changes. */
+/**
+ * Needs a change of spec or a person. With `recheck`, what fixes it lives
+ * outside the spec (a revoked token, a missing IAM permission, a GitLab
+ * setting): the resource stays Stalled but is looked at again every resync
+ * interval (or after `recheckAfterMs`), so it recovers without anyone touching
+ * it. Without, it waits for a new generation.
+ */
 export class TerminalError extends Error {
   readonly reason: string;
-  constructor(reason: string, message: string, options?: ErrorOptions) {
+  readonly recheck: boolean;
+  readonly recheckAfterMs: number | undefined;
+  constructor(
+    reason: string,
+    message: string,
+    options?: ErrorOptions & { recheck?: boolean; recheckAfterMs?: number },
+  ) {
     super(message, options);
     this.name = 'TerminalError';
     this.reason = reason;
+    this.recheck = options?.recheck ?? options?.recheckAfterMs !== undefined;
+    this.recheckAfterMs = options?.recheckAfterMs;
   }
 }
 
@@ -36,4 +50,30 @@ export class RetryableError extends Error {
     this.reason = reason;
     this.retryAfterMs = options?.retryAfterMs;
   }
+}
+
+/**
+ * A wait found deep inside a step (a Secret a person has yet to create): the
+ * same as returning wait(), for code that cannot return the outcome itself.
+ */
+export class WaitError extends Error {
+  readonly reason: string;
+  readonly afterMs: number;
+  constructor(afterMs: number, reason: string, message: string) {
+    super(message);
+    this.name = 'WaitError';
+    this.reason = reason;
+    this.afterMs = afterMs;
+  }
+
+  get outcome(): Outcome {
+    return wait(this.afterMs, this.reason, this.message);
+  }
+}
+
+/** The reason a failure reports in conditions: the error's own, or a generic one. */
+export function reasonOf(err: unknown): string {
+  if (err instanceof TerminalError || err instanceof RetryableError || err instanceof WaitError)
+    return err.reason;
+  return 'ReconcileError';
 }

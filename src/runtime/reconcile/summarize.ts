@@ -6,7 +6,7 @@ import type { ReconcileResult } from '../process/metrics.ts';
 import type { Condition, StatusWithConditions } from '../transport/kube.ts';
 import { jitter } from '../watch/backoff.ts';
 import { READY, RECONCILING, removeCondition, STALLED, setCondition } from './conditions.ts';
-import { type Outcome, RetryableError, TerminalError } from './outcome.ts';
+import { type Outcome, RetryableError, TerminalError, WaitError } from './outcome.ts';
 
 export type QueueAction =
   | { kind: 'requeueAfter'; delayMs: number }
@@ -38,6 +38,8 @@ export function summarize(
   };
   const next: StatusWithConditions = { ...status };
 
+  // A wait thrown from deep inside a step is a wait like any other.
+  if ('error' in ended && ended.error instanceof WaitError) ended = { outcome: ended.error.outcome };
   if ('outcome' in ended) {
     const { outcome } = ended;
     if (outcome.kind === 'done') {
@@ -65,7 +67,14 @@ export function summarize(
     conditions = removeCondition(conditions, RECONCILING);
     next.observedGeneration = generation;
     next.conditions = conditions;
-    return { status: next, queue: { kind: 'none' }, result: 'terminal' };
+    // What a person fixes outside the spec is looked at again each resync; the rest waits for a new generation.
+    const queue: QueueAction = error.recheck
+      ? {
+          kind: 'requeueAfter',
+          delayMs: error.recheckAfterMs ?? jitter(context.resyncMs, 0.1, context.random),
+        }
+      : { kind: 'none' };
+    return { status: next, queue, result: 'terminal' };
   }
   const reason = error instanceof RetryableError ? error.reason : 'ReconcileError';
   const message = error instanceof Error ? error.message : String(error);

@@ -8,9 +8,21 @@
 // builds; nor is its Watch, whose undici cost about 10 MB more (docs/bench.md).
 // Custom resources are addressed by group, version and plural, so no
 // discovery call is made.
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { agentFor, type KubeTlsOptions } from './connection-pool.ts';
 import { type HttpRequest, send, streamLines } from './http-client.ts';
+
+/** --kubeconfig if given, else the in-cluster service account, else ~/.kube/config. */
+export function loadKubeConfig(
+  path: string | undefined,
+  env: Record<string, string | undefined>,
+): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else if (env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
+}
 
 export interface ResourceType {
   group: string;

@@ -1,14 +1,56 @@
 // Step 2: the connection itself. Found by the ARN in status, else by name (ours,
 // or unmarked with the adopt annotation), else created: on the host's ARN for
 // self-managed GitLab, with ProviderType GitLab for GitLab.com. A same-named
-// connection of someone else is never touched; it stalls with what to do.
-import type { Connection, ConnectionsPort, Tags } from '../../adapters/aws/connections.ts';
-import { TerminalError } from '../../runtime/reconcile/outcome.ts';
-import { describeOwner, OWNER_TAG } from '../shared/ownership.ts';
-import { REASONS } from './conditions.ts';
-import type { Resolved } from './defaults.ts';
-import { connectionMismatch } from './desired.ts';
-import { pickByName } from './lookup.ts';
+// connection of someone else is never touched; it stalls with what to do. A
+// create ends the reconcile, as the host's does.
+import type { Connection, ConnectionsPort, Tags } from '../../../adapters/aws/connections.ts';
+import { TerminalError, wait } from '../../../runtime/reconcile/outcome.ts';
+import { next, type Step, stop } from '../../../runtime/reconcile/steps.ts';
+import { describeOwner, OWNER_TAG } from '../../shared/ownership.ts';
+import { REASONS } from '../conditions.ts';
+import type { Resolved } from '../defaults.ts';
+import { connectionMismatch } from '../desired.ts';
+import { pickByName } from '../lookup.ts';
+import { type ConnectionState, deletedOutside } from '../state.ts';
+import { AFTER_CREATE_MS } from './host.ts';
+
+export const connectionStep: Step<ConnectionState> = {
+  name: 'connection',
+  async run(s) {
+    const { r, status, ctx } = s;
+    const step = await ensureConnection(
+      s.port,
+      r,
+      s.recorded.connectionArn,
+      s.host?.arn,
+      s.deps.clusterId,
+      s.tags,
+      s.listing,
+    );
+    if (step.missing) deletedOutside(s, 'connection', step.missing);
+    if (step.kind === 'created') {
+      s.created.remember(s.obj, { connectionArn: step.arn });
+      status.connectionArn = step.arn;
+      delete status.connectionStatus;
+      ctx.log.info({ connectionArn: step.arn }, 'created connection');
+      return stop(
+        wait(
+          AFTER_CREATE_MS,
+          REASONS.connectionCreated,
+          `Created connection ${r.connectionName} (${step.arn})`,
+        ),
+      );
+    }
+    s.connection = step.connection;
+    if (step.adopted) {
+      s.adopted = true;
+      s.changes.push(`adopted connection ${step.connection.name} (${step.connection.arn})`);
+    }
+    status.connectionArn = step.connection.arn;
+    status.connectionStatus = step.connection.status;
+    return next();
+  },
+};
 
 export type ConnectionStep =
   | { kind: 'created'; arn: string; missing: string | undefined }

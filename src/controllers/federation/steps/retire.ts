@@ -1,0 +1,85 @@
+// Step 9: once the current role is Ready, what an earlier spec made goes: a
+// role made under another name, path or account, and an audience added under
+// another audience, GitLab instance or account. No role the federation made is
+// left behind assumable; an audience stays while another federation uses it.
+import type { GitLabAwsFederation } from '../../../api/v1alpha1/index.ts';
+import { providerUrlOf } from '../../../policy/trust-policy.ts';
+import { next, type Step } from '../../../runtime/reconcile/steps.ts';
+import { deleteRole, releaseAudience } from '../cleanup.ts';
+import { resolve } from '../defaults.ts';
+import type { FederationDeps, FederationState } from '../state.ts';
+import { providerKey } from '../state.ts';
+
+export const retireStep: Step<FederationState> = {
+  name: 'retire',
+  async run(s) {
+    const retiring = s.status.retiring;
+    if (!retiring) return next();
+    for (const old of retiring.roles ?? []) {
+      // An ARN names the account too: the same ARN is the role in use (renamed back, say).
+      if (old.arn === s.status.roleArn) continue;
+      const iam = s.deps.aws.iamFor(s.r.region, old.managedThrough);
+      const deleted = await deleteRole(iam, old.arn, s.r.owner, s.deps.clusterId);
+      if (deleted) s.changes.push(`deleted IAM role ${deleted}, which an earlier spec named`);
+    }
+    for (const old of retiring.audiences ?? []) {
+      const inUse = old.providerArn === s.status.identityProviderArn && old.audience === s.status.audience;
+      if (!inUse) s.changes.push(...(await releaseRetired(s, old)));
+    }
+    delete s.status.retiring;
+    return next();
+  },
+};
+
+/** Releases an audience at a provider, unless another live federation of this cluster uses it there. */
+export async function releaseRetired(
+  s: {
+    ctx: FederationState['ctx'];
+    deps: FederationDeps;
+    r: FederationState['r'];
+    shared: FederationState['shared'];
+  },
+  old: { providerArn: string; audience: string; managedThrough?: string },
+): Promise<string[]> {
+  const url = old.providerArn.slice(old.providerArn.indexOf(':oidc-provider/') + ':oidc-provider/'.length);
+  const users = othersAt(s.ctx.cached(), s.ctx.obj, { ...old, url }, s.deps.defaultRegion);
+  const iam = s.deps.aws.iamFor(s.r.region, old.managedThrough);
+  const key = providerKey(old.managedThrough, url);
+  return s.shared.providerLocks.run(key, async () => {
+    s.shared.providers.delete(key);
+    return releaseAudience(iam, {
+      providerArn: old.providerArn,
+      audience: old.audience,
+      stillWanted: users.audiences,
+      anyUser: users.any,
+      clusterId: s.deps.clusterId,
+    });
+  });
+}
+
+/**
+ * The other live federations of this cluster at a provider, and the audiences
+ * they use there: those whose status names it (an ARN names the account, so
+ * whatever credentials reached it), and, to be safe, those not yet that far
+ * whose GitLab URL would lead there (the issuer is usually the URL).
+ */
+function othersAt(
+  cached: GitLabAwsFederation[],
+  self: GitLabAwsFederation,
+  at: { providerArn: string; url: string },
+  defaultRegion: string | undefined,
+): { any: boolean; audiences: string[] } {
+  const others = cached.filter((f) => {
+    if (f.metadata.uid === self.metadata.uid || f.metadata.deletionTimestamp) return false;
+    return f.status?.identityProviderArn
+      ? f.status.identityProviderArn === at.providerArn
+      : providerUrlOf(resolve(f, defaultRegion).url) === at.url;
+  });
+  return {
+    any: others.length > 0,
+    audiences: others.flatMap((f) => [
+      resolve(f, defaultRegion).audience,
+      ...(f.status?.audience ? [f.status.audience] : []),
+    ]),
+  };
+}

@@ -1,0 +1,59 @@
+// What the product's controllers share beyond the runtime: one set of AWS
+// clients per process (so --aws-qps limits the process, not each controller),
+// one rate-limited channel per GitLab instance, and the Secret reader.
+import { AwsClients } from '../../adapters/aws/clients.ts';
+import type { Metrics } from '../../runtime/process/metrics.ts';
+import type { RuntimeDeps } from '../../runtime/process/registration.ts';
+import { ExternalSystem } from '../../runtime/transport/external.ts';
+import { SecretReader } from './secrets.ts';
+
+type RateLimit = { qps: number; burst: number };
+
+/** The settings of the command line the controllers read (config.ts has them all). */
+export interface ProductSettings {
+  clusterId: string;
+  awsRegion?: string;
+  awsRateLimit: RateLimit;
+  gitlabRateLimit: RateLimit;
+  propagationDelayMs: number;
+  maxTrustPolicySize: number;
+  connectionPollIntervalMs: number;
+  connectionPollMaxIntervalMs: number;
+}
+
+export interface ProductDeps {
+  runtime: RuntimeDeps;
+  settings: ProductSettings;
+  aws: AwsClients;
+  /** The rate-limited channel to one GitLab instance. */
+  gitlabSystemFor: (url: string) => ExternalSystem;
+  secrets: SecretReader;
+}
+
+export function productDeps(runtime: RuntimeDeps, settings: ProductSettings): ProductDeps {
+  return {
+    runtime,
+    settings,
+    aws: new AwsClients({
+      defaultRegion: settings.awsRegion,
+      clusterId: settings.clusterId,
+      metrics: runtime.metrics,
+      rateLimit: settings.awsRateLimit,
+    }),
+    gitlabSystemFor: perInstance(runtime.metrics, settings.gitlabRateLimit),
+    secrets: new SecretReader(runtime.kubeConfig),
+  };
+}
+
+/** One rate limit per GitLab instance: gitlab.com limits each user, one slow instance must not hold up another. */
+function perInstance(metrics: Metrics, limit: RateLimit): (url: string) => ExternalSystem {
+  const systems = new Map<string, ExternalSystem>();
+  return (url) => {
+    let system = systems.get(url);
+    if (!system) {
+      system = new ExternalSystem('gitlab', metrics, limit);
+      systems.set(url, system);
+    }
+    return system;
+  };
+}
