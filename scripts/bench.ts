@@ -32,19 +32,22 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/clie
 import { parse } from 'yaml';
 import { getCondition } from '../src/runtime/reconcile/conditions.ts';
 import { send } from '../src/runtime/transport/http-client.ts';
-import { percentile } from '../test/chaos/retry-after.ts';
-import { type CodeConnectionsFake, startCodeConnectionsFake } from '../test/fakes/codeconnections/index.ts';
-import { type GitLabFake, startGitLabFake } from '../test/fakes/gitlab/index.ts';
-import { type ControlPlane, startControlPlane } from '../test/harness/controlplane.ts';
-import { type Moto, startMoto } from '../test/harness/moto.ts';
-import { type MotoIamProxy, startMotoIamProxy } from '../test/harness/moto-iam-proxy.ts';
+import { percentile } from '../testbed/chaos/retry-after.ts';
+import { type ControlPlane, startControlPlane } from '../testbed/controlplane.ts';
+import {
+  type CodeConnectionsFake,
+  startCodeConnectionsFake,
+} from '../testbed/fakes/codeconnections/index.ts';
+import { type GitLabFake, startGitLabFake } from '../testbed/fakes/gitlab/index.ts';
+import { type Moto, startMoto } from '../testbed/moto.ts';
+import { type MotoIamProxy, startMotoIamProxy } from '../testbed/moto-iam-proxy.ts';
 import {
   type OperatorProcess,
   runArgs,
   startOperatorProcess,
   testbedAwsEnv,
-} from '../test/harness/operator-process.ts';
-import { waitFor } from '../test/harness/processes.ts';
+} from '../testbed/operator-process.ts';
+import { waitFor } from '../testbed/processes.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // The operator as the image runs it: the bundled dist/cli.cjs (built first), not the .ts sources.

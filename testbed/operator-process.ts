@@ -1,7 +1,6 @@
 // Runs an operator as its own process (as in production) and reads its JSON logs.
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { inject } from 'vitest';
 import { spawnGuarded, waitFor } from './processes.ts';
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: string; time?: string };
@@ -55,8 +54,10 @@ export function startOperatorProcess(
 /**
  * The start of every product operator's command line in tests, the demo and the
  * bench: `run`, the namespaces to watch (all when undefined), ports picked by the OS.
+ * The kubeconfig is explicit so that the testbed does not depend on the test runner
+ * (tests pass `inject('kubeconfig')`).
  */
-export function runArgs(namespaces: string | undefined, kubeconfig = inject('kubeconfig')): string[] {
+export function runArgs(namespaces: string | undefined, kubeconfig: string): string[] {
   return [
     'run',
     '--kubeconfig',

@@ -1,7 +1,7 @@
 // Tokens, roles, lookups and project settings of the GitLab fake, through @gitbeaker/rest.
 import { Gitlab } from '@gitbeaker/rest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type GitLabFake, startGitLabFake } from './index.ts';
+import { type GitLabFake, startGitLabFake } from '../../../../testbed/fakes/gitlab/index.ts';
 import { failure, untyped } from './test-helpers.ts';
 
 const PROJECT = 'acme/platform/api';

@@ -1,11 +1,11 @@
 // Starts a control plane and keeps it running until this process ends:
-// `node test/harness/testbed-cli.ts`. It prints one JSON line with the
+// `node testbed/cli.ts`. It prints one JSON line with the
 // kubeconfig, the server and the pids. Used by the no-orphans test, and handy
 // for poking at the testbed by hand (KUBECONFIG=<printed path> kubectl ...).
 import { fileURLToPath } from 'node:url';
 import { startControlPlane } from './controlplane.ts';
 
-const crds = [fileURLToPath(new URL('../../crds', import.meta.url))];
+const crds = [fileURLToPath(new URL('../crds', import.meta.url))];
 const cp = await startControlPlane({
   crdDirs: process.argv.includes('--no-crds') ? [] : crds,
   log: () => {},

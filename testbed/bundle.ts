@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { removeOnExit } from './processes.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export const PROBE_RUNNING = 'probe: watching module loads';
 export const UNDICI_LOADED = 'probe: Node.js undici loaded';

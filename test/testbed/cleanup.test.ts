@@ -3,10 +3,10 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { startOperatorProcess } from './operator-process.ts';
-import { waitFor } from './processes.ts';
+import { startOperatorProcess } from '../../testbed/operator-process.ts';
+import { waitFor } from '../../testbed/processes.ts';
 
-const CLI = fileURLToPath(new URL('./testbed-cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../testbed/cli.ts', import.meta.url));
 
 function alive(pid: number): boolean {
   try {

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { type MotoIamProxy, startMotoIamProxy } from './moto-iam-proxy.ts';
+import { type MotoIamProxy, startMotoIamProxy } from '../../testbed/moto-iam-proxy.ts';
 
 const THUMBPRINT = 'a'.repeat(40);
 const clientConfig = (endpoint: string, maxAttempts = 3) => ({

@@ -5,7 +5,7 @@ import { connect, type DetailedPeerCertificate, getCACertificates, setDefaultCAC
 import { Gitlab } from '@gitbeaker/rest';
 import { createRemoteJWKSet, customFetch, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type GitLabFake, startGitLabFake } from './index.ts';
+import { type GitLabFake, startGitLabFake } from '../../../../testbed/fakes/gitlab/index.ts';
 import { untyped } from './test-helpers.ts';
 
 const PROJECT = 'acme/platform/api';

@@ -1,7 +1,7 @@
 // Where the testbed's binaries come from. Lookup follows controller-runtime's
 // envtest convention so that existing envtest assets are reused:
 // TEST_ASSET_<NAME>, then $KUBEBUILDER_ASSETS/<name>, then the project's cache,
-// which scripts/testbed/setup.sh fills by building from the Go module proxy.
+// which testbed/setup/env.sh fills by building from the Go module proxy.
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ export function assetPath(name: AssetName): string {
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
     throw new Error(
-      `${name} not found (looked in ${candidates.join(', ')}). Run \`npm test\` once: scripts/testbed/setup.sh builds it.`,
+      `${name} not found (looked in ${candidates.join(', ')}). Run \`npm test\` once: testbed/setup/env.sh builds it.`,
     );
   }
   return found;
@@ -39,18 +39,18 @@ export function motoServerPath(): string {
   const p = process.env.TEST_ASSET_MOTO_SERVER ?? join(cacheDir(), 'moto-venv', 'bin', 'moto_server');
   if (!existsSync(p)) {
     throw new Error(
-      `moto_server not found at ${p}. Run \`npm test\` once: scripts/testbed/setup.sh installs it.`,
+      `moto_server not found at ${p}. Run \`npm test\` once: testbed/setup/env.sh installs it.`,
     );
   }
   return p;
 }
 
-/** helm for the chart tests: TEST_ASSET_HELM, else the cache (scripts/testbed/env.sh ensure_helm builds it). */
+/** helm for the chart tests: TEST_ASSET_HELM, else the cache (testbed/setup/env.sh ensure_helm builds it). */
 export function helmPath(): string {
   const p = process.env.TEST_ASSET_HELM ?? join(cacheDir(), 'helm', `v${HELM_VERSION}`, 'helm');
   if (!existsSync(p)) {
     throw new Error(
-      `helm not found at ${p}. Run \`npm test\` once: scripts/testbed/env.sh (ensure_helm) builds it.`,
+      `helm not found at ${p}. Run \`npm test\` once: testbed/setup/env.sh (ensure_helm) builds it.`,
     );
   }
   return p;

@@ -1,7 +1,7 @@
 // The GitLab fake's CI/CD variables, driven only through @gitbeaker/rest over HTTP.
 import { Gitlab } from '@gitbeaker/rest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type GitLabFake, startGitLabFake } from './index.ts';
+import { type GitLabFake, startGitLabFake } from '../../../../testbed/fakes/gitlab/index.ts';
 import { failure, untyped } from './test-helpers.ts';
 
 const PROJECT = 'acme/platform/api';

@@ -37,9 +37,9 @@ import {
   type CodeConnectionsFake,
   type CodeConnectionsFakeOptions,
   startCodeConnectionsFake,
-} from './codeconnections/index.ts';
+} from '../../../testbed/fakes/codeconnections/index.ts';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 const ACCOUNT = '123456789012';
 const CONNECTION_ARN =

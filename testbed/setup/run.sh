@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Sets the machine up exactly as `npm test` does (Node.js 24, npm packages,
 # etcd + kube-apiserver + kubectl, moto), then runs a TypeScript entry point on
-# that Node.js: `bash scripts/testbed/run.sh scripts/demo.ts [args]`. Used by
+# that Node.js: `bash testbed/setup/run.sh scripts/demo.ts [args]`. Used by
 # `npm run demo`, `npm run bench` and `npm run chaos`. The first run builds
 # Kubernetes from the Go module proxy (about 8 minutes on 2 cores); later runs
 # start in seconds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source scripts/testbed/env.sh
+source testbed/setup/env.sh
 
 began=$(date +%s)
 heartbeat=

@@ -1,7 +1,7 @@
 // Fault injection in the GitLab fake, observed through @gitbeaker/rest and fetch.
 import { GitbeakerRetryError, Gitlab } from '@gitbeaker/rest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type GitLabFake, startGitLabFake } from './index.ts';
+import { type GitLabFake, startGitLabFake } from '../../../../testbed/fakes/gitlab/index.ts';
 import { failure } from './test-helpers.ts';
 
 const PROJECT = 'acme/api';

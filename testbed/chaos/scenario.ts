@@ -22,18 +22,13 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { GitLabAwsFederation, GitLabConnection } from '../../src/api/v1alpha1/index.ts';
+import { type ControlPlane, startControlPlane } from '../controlplane.ts';
 import { type CodeConnectionsFake, startCodeConnectionsFake } from '../fakes/codeconnections/index.ts';
 import { type GitLabFake, startGitLabFake } from '../fakes/gitlab/index.ts';
-import { type ControlPlane, startControlPlane } from '../harness/controlplane.ts';
-import { type Moto, startMoto } from '../harness/moto.ts';
-import { type MotoIamProxy, startMotoIamProxy } from '../harness/moto-iam-proxy.ts';
-import {
-  type OperatorProcess,
-  runArgs,
-  startOperatorProcess,
-  testbedAwsEnv,
-} from '../harness/operator-process.ts';
-import { waitFor } from '../harness/processes.ts';
+import { type Moto, startMoto } from '../moto.ts';
+import { type MotoIamProxy, startMotoIamProxy } from '../moto-iam-proxy.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess, testbedAwsEnv } from '../operator-process.ts';
+import { waitFor } from '../processes.ts';
 import {
   checkInvariants,
   type ExternalState,
