@@ -5,10 +5,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-
-export const KUBERNETES_VERSION = '1.36.3';
-export const ETCD_VERSION = '3.6.16';
-export const HELM_VERSION = '3.22.0';
+import { VERSIONS } from './versions.ts';
 
 export function cacheDir(): string {
   return (
@@ -24,7 +21,7 @@ export function assetPath(name: AssetName): string {
   const candidates = [
     process.env[envName],
     process.env.KUBEBUILDER_ASSETS ? join(process.env.KUBEBUILDER_ASSETS, name) : undefined,
-    join(cacheDir(), 'k8s', KUBERNETES_VERSION, name),
+    join(cacheDir(), 'k8s', VERSIONS.kubernetes, name),
   ].filter((p): p is string => Boolean(p));
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
@@ -47,7 +44,7 @@ export function motoServerPath(): string {
 
 /** helm for the chart tests: TEST_ASSET_HELM, else the cache (testbed/setup/env.sh ensure_helm builds it). */
 export function helmPath(): string {
-  const p = process.env.TEST_ASSET_HELM ?? join(cacheDir(), 'helm', `v${HELM_VERSION}`, 'helm');
+  const p = process.env.TEST_ASSET_HELM ?? join(cacheDir(), 'helm', `v${VERSIONS.helm}`, 'helm');
   if (!existsSync(p)) {
     throw new Error(
       `helm not found at ${p}. Run \`npm test\` once: testbed/setup/env.sh (ensure_helm) builds it.`,

@@ -1,14 +1,21 @@
 # Sourced by the project's scripts: pinned versions, cache location, Node 24 on PATH.
 # Everything is built or installed into the cache, never into the repository.
 GAO_CACHE=${GITLAB_AWS_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gitlab-aws-operator}
-GAO_NODE_VERSION=$(cat "$(dirname "${BASH_SOURCE[0]}")/../../.nvmrc")
-GAO_K8S_VERSION=1.36.3
-GAO_ETCD_VERSION=3.6.16
-GAO_MOTO_VERSION=5.2.5
-GAO_HELM_VERSION=3.22.0
 export GITLAB_AWS_OPERATOR_CACHE=$GAO_CACHE
 
 log() { printf '[setup] %s\n' "$*" >&2; }
+
+# The versions come from testbed/versions.json, which the TypeScript side reads
+# too. This runs before Node.js 24 is installed, so the machine's own node (any
+# version with npm, which the set-up needs anyway) reads the JSON.
+command -v node >/dev/null || { log "Node.js (any version, with npm) is needed to set up the testbed"; exit 1; }
+read -r GAO_NODE_VERSION GAO_K8S_VERSION GAO_ETCD_VERSION GAO_MOTO_VERSION GAO_HELM_VERSION < <(
+  node -e 'const v = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const all = [v.node, v.kubernetes, v.etcd, v.moto, v.helm];
+    if (!all.every((x) => /^[0-9][0-9A-Za-z.+-]*$/.test(x ?? ""))) throw new Error(`bad versions.json: ${JSON.stringify(v)}`);
+    console.log(all.join(" "));' "$(dirname "${BASH_SOURCE[0]}")/../versions.json"
+)
+[ -n "${GAO_HELM_VERSION:-}" ] || { log "could not read testbed/versions.json"; exit 1; }
 
 # Node.js 24 from the npm registry (the `node` package ships the binary) when
 # the machine's own node is older.
