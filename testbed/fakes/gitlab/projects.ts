@@ -7,6 +7,7 @@ import {
   type FakeState,
   type Namespace,
   type Project,
+  subClaimComponentErrors,
   type Token,
   type User,
 } from './state.ts';
@@ -26,9 +27,6 @@ export function findGroup(state: FakeState, user: User | null, id: string): Name
   if (!group || !state.canReadGroup(user, group)) throw notFound('Group');
   return group;
 }
-
-/** ProjectCiCdSetting::ALLOWED_SUB_CLAIM_COMPONENTS (app/models/project_ci_cd_setting.rb). */
-export const ALLOWED_SUB_CLAIM_COMPONENTS = ['project_path', 'ref_type', 'ref'];
 
 export function projectEntity(state: FakeState, baseUrl: string, project: Project, user: User | null) {
   const ns = state.namespace(project.namespaceId)!;
@@ -116,14 +114,7 @@ export function updateProject(
     ci_id_token_sub_claim_components: { type: 'string[]' },
   });
   if (Array.isArray(components)) {
-    const errors: string[] = [];
-    if (components.length < 1) errors.push('is too short (minimum is 1 character)');
-    if (components[0] !== 'project_path')
-      errors.push('project_path must be the first element of the sub claim');
-    for (const c of components) {
-      if (!ALLOWED_SUB_CLAIM_COMPONENTS.includes(c))
-        errors.push(`${c} is not an allowed sub claim component`);
-    }
+    const errors = subClaimComponentErrors(components as string[]);
     if (errors.length) throw invalidModel({ 'ci_cd_settings.id_token_sub_claim_components': errors });
     project.ciIdTokenSubClaimComponents = [...(components as string[])];
   }

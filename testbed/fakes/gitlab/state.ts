@@ -18,6 +18,25 @@ export const ACCESS_LEVEL: Record<Role, number> = {
 /** ProjectCiCdSetting default for `id_token_sub_claim_components`. */
 export const DEFAULT_SUB_CLAIM_COMPONENTS = ['project_path', 'ref_type', 'ref'];
 
+/** ProjectCiCdSetting::ALLOWED_SUB_CLAIM_COMPONENTS (app/models/project_ci_cd_setting.rb). */
+export const ALLOWED_SUB_CLAIM_COMPONENTS = ['project_path', 'ref_type', 'ref'];
+
+/**
+ * ProjectCiCdSetting's validations of `id_token_sub_claim_components`, in the
+ * order Rails runs them: at least one element, `project_path` first, every
+ * element allowed (repeats are not rejected). Empty when valid.
+ */
+export function subClaimComponentErrors(components: string[]): string[] {
+  const errors: string[] = [];
+  if (components.length < 1) errors.push('is too short (minimum is 1 character)');
+  if (components[0] !== 'project_path')
+    errors.push('project_path must be the first element of the sub claim');
+  for (const c of components) {
+    if (!ALLOWED_SUB_CLAIM_COMPONENTS.includes(c)) errors.push(`${c} is not an allowed sub claim component`);
+  }
+  return errors;
+}
+
 export interface User {
   id: number;
   username: string;
@@ -87,7 +106,7 @@ export type Target = { project: string | number } | { group: string | number };
 
 export type VariableInput = Partial<Omit<Variable, 'id'>> & { key: string; value: string | null };
 
-type Owner = { kind: 'project' | 'group'; id: number };
+export type Owner = { kind: 'project' | 'group'; id: number };
 
 const today = () => new Date().toISOString().slice(0, 10);
 
@@ -220,6 +239,7 @@ export class FakeState {
     } = {},
   ): Project {
     if (this.project(fullPath)) throw new Error(`project ${fullPath} exists`);
+    if (opts.ciIdTokenSubClaimComponents) checkSubClaimComponents(opts.ciIdTokenSubClaimComponents);
     const parts = fullPath.split('/');
     const path = parts.pop()!;
     if (!parts.length) throw new Error('a project path needs a namespace: group/project');
@@ -243,9 +263,44 @@ export class FakeState {
     return project;
   }
 
-  /** Routes are looked up case-insensitively, as GitLab's `find_by_full_path` does. */
+  /**
+   * Routes are looked up case-insensitively, as GitLab's `find_by_full_path`
+   * does; the project keeps the case it was created with (its canonical path).
+   */
   project(ref: string | number): Project | undefined {
     return this.projects.find((p) => matches(p.id, p.fullPath, ref));
+  }
+
+  /**
+   * Deletes a project with its variables and protected refs, as GitLab does
+   * once a deletion takes effect. Its id is never used again: a project created
+   * at the same path afterwards gets a new one.
+   */
+  removeProject(ref: string | number): Project {
+    const project = this.project(ref);
+    if (!project) throw new Error(`no such project: ${ref}`);
+    this.projects = this.projects.filter((p) => p !== project);
+    const mine = (o: Owner) => o.kind === 'project' && o.id === project.id;
+    this.vars = this.vars.filter((v) => !mine(v.owner));
+    return project;
+  }
+
+  /** Deletes the project at `fullPath` and creates another there: same path, new id, nothing carried over. */
+  recreateProject(fullPath: string, opts: Parameters<FakeState['addProject']>[1] = {}): Project {
+    this.removeProject(fullPath);
+    return this.addProject(fullPath, opts);
+  }
+
+  /**
+   * Sets `ci_id_token_sub_claim_components` as `PUT /projects/:id` would, with
+   * GitLab's validation (throws its messages for a value GitLab refuses).
+   */
+  setSubClaimComponents(ref: string | number, components: string[]): Project {
+    const project = this.project(ref);
+    if (!project) throw new Error(`no such project: ${ref}`);
+    checkSubClaimComponents(components);
+    project.ciIdTokenSubClaimComponents = [...components];
+    return project;
   }
 
   private userNamespace(user: User): Namespace {
@@ -386,6 +441,11 @@ export class FakeState {
       throw new Error(`no such ${'project' in target ? 'project' : 'group'}: ${JSON.stringify(target)}`);
     return found;
   }
+}
+
+function checkSubClaimComponents(components: string[]): void {
+  const errors = subClaimComponentErrors(components);
+  if (errors.length) throw new Error(`id_token_sub_claim_components ${errors.join(', ')}`);
 }
 
 function matches(id: number, fullPath: string, ref: string | number): boolean {
