@@ -78,7 +78,7 @@ export type ParamType = 'string' | 'boolean' | 'integer' | 'hash' | 'string[]';
 export interface ParamSpec {
   type: ParamType;
   required?: boolean;
-  values?: readonly string[];
+  values?: readonly (string | number)[];
 }
 
 const TRUE = ['true', '1', 't', 'yes', 'y', 'on'];
@@ -100,7 +100,7 @@ export function declare(params: Params, spec: Record<string, ParamSpec>): Params
     }
     const coerced = coerce(params[name], s.type);
     if (coerced === INVALID) errors.push(`${name} is invalid`);
-    else if (s.values && coerced !== null && !s.values.includes(coerced as string))
+    else if (s.values && coerced !== null && !s.values.includes(coerced as string | number))
       errors.push(`${name} does not have a valid value`);
     else out[name] = coerced;
   }

@@ -128,6 +128,7 @@ export interface MintIdTokenOptions {
   aud: string | string[];
   /** The job's `environment`; its tier is guessed from the name as GitLab does unless given. */
   environment?: string | { name: string; protected?: boolean; tier?: string; action?: string };
+  /** Default: whether the project protects the ref (see FakeState#protectBranch, #protectTag). */
   refProtected?: boolean;
   /** Username of the job's user; default: the member with the highest role, else a synthetic root. */
   user?: string;
@@ -208,7 +209,8 @@ export async function mintIdToken(
     ref,
     ref_type: refType,
     ref_path: refPath,
-    ref_protected: String(opts.refProtected ?? false),
+    // build.protected: whether a protected branch or tag (wildcards included) matches the ref.
+    ref_protected: String(opts.refProtected ?? state.isProtected(project.id, refType, ref)),
     ...(env
       ? {
           environment: env.name,

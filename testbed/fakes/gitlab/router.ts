@@ -1,6 +1,6 @@
 // The REST API below `/api/v4`: which endpoint a request reaches, and the order
 // GitLab checks things in (authenticate, find the project/group, authorize,
-// validate parameters, act).
+// validate parameters, act; some endpoints validate first).
 import { authenticate } from './auth.ts';
 import { ApiError, forbidden, type Params, type Reply, unauthorized } from './http.ts';
 import {
@@ -12,6 +12,17 @@ import {
   updateProject,
   userEntity,
 } from './projects.ts';
+import {
+  authorizeGroupProtectedBranches,
+  createGroupProtectedBranch,
+  createProjectProtectedBranch,
+  createProjectProtectedTag,
+  declareProtectBranch,
+  declareProtectTag,
+  listGroupProtectedBranches,
+  listProjectProtectedBranches,
+  listProjectProtectedTags,
+} from './protected-refs.ts';
 import { ACCESS_LEVEL, type FakeState, type User } from './state.ts';
 import {
   createVariable,
@@ -44,11 +55,19 @@ export function routeApi(req: ApiRequest): Reply {
   const { state, method, segments, baseUrl } = req;
   const [resource, id, sub, key, ...rest] = segments;
   const container = resource === 'projects' || resource === 'groups';
+  // Protected tags exist for projects only; group protected branches are an EE
+  // (Premium) endpoint, absent from Free.
+  const protectedRefs =
+    key === undefined &&
+    ((resource === 'projects' && (sub === 'protected_branches' || sub === 'protected_tags')) ||
+      (resource === 'groups' && sub === 'protected_branches' && req.premium));
   const known =
     !rest.length &&
     ((resource === 'user' && !id) ||
       (resource === 'personal_access_tokens' && id === 'self' && !sub) ||
-      (container && id && (!sub || (sub === 'variables' && (key === undefined || key !== '')))));
+      (container &&
+        id &&
+        (!sub || (sub === 'variables' && (key === undefined || key !== '')) || protectedRefs)));
   if (!known) throw noRoute();
   // current_user is evaluated by every endpoint (not by the catch-all), so a bad
   // token fails even where anonymous access would work.
@@ -63,7 +82,43 @@ export function routeApi(req: ApiRequest): Reply {
     return { status: 200, body: tokenEntity(token!) };
   }
   if (!sub) return showOrUpdate(req, resource!, id!, user);
-  return variables(req, resource === 'projects' ? 'project' : 'group', id!, key, user);
+  if (sub === 'variables')
+    return variables(req, resource === 'projects' ? 'project' : 'group', id!, key, user);
+  return resource === 'projects'
+    ? projectProtectedRefs(req, sub!, id!, user)
+    : groupProtectedBranches(req, id!, user);
+}
+
+/**
+ * Project protected branches and tags. Their endpoints authorize inside the
+ * endpoint, so Grape's parameter validation (400) comes first, then the
+ * project lookup (404), then the role (403).
+ */
+function projectProtectedRefs(req: ApiRequest, sub: string, id: string, user: User | null): Reply {
+  const { state, method, params, requestUrl } = req;
+  const branches = sub === 'protected_branches';
+  if (method === 'GET') {
+    const project = findProject(state, user, id);
+    return branches
+      ? listProjectProtectedBranches(state, user, project, { ...params, id }, requestUrl, req.premium)
+      : listProjectProtectedTags(state, user, project, { ...params, id }, requestUrl);
+  }
+  if (method !== 'POST') throw notAllowed();
+  const input = branches ? declareProtectBranch(params) : declareProtectTag(params);
+  const project = findProject(state, requireUser(user), id);
+  return branches
+    ? createProjectProtectedBranch(state, user, project, input)
+    : createProjectProtectedTag(state, user, project, input);
+}
+
+/** Group protected branches: `before { authorize_admin_group }` runs before the parameters are validated. */
+function groupProtectedBranches(req: ApiRequest, id: string, user: User | null): Reply {
+  const { state, method, params, requestUrl } = req;
+  if (method !== 'GET' && method !== 'POST') throw notAllowed();
+  const group = findGroup(state, user, id);
+  authorizeGroupProtectedBranches(state, user, group);
+  if (method === 'GET') return listGroupProtectedBranches(state, group, { ...params, id }, requestUrl);
+  return createGroupProtectedBranch(state, group, declareProtectBranch(params));
 }
 
 function requireUser(user: User | null): User {

@@ -1,6 +1,7 @@
-// The GitLab fake's data: users, tokens, groups, projects, memberships and CI/CD
-// variables, plus the role arithmetic GitLab's policies use. Tests read and plant
-// state here directly; HTTP handlers go through the same methods.
+// The GitLab fake's data: users, tokens, groups, projects, memberships, CI/CD
+// variables and protected branches and tags, plus the role arithmetic GitLab's
+// policies use. Tests read and plant state here directly; HTTP handlers go
+// through the same methods.
 
 export type Role = 'guest' | 'reporter' | 'developer' | 'maintainer' | 'owner';
 export type Visibility = 'private' | 'internal' | 'public';
@@ -35,6 +36,24 @@ export function subClaimComponentErrors(components: string[]): string[] {
     if (!ALLOWED_SUB_CLAIM_COMPONENTS.includes(c)) errors.push(`${c} is not an allowed sub claim component`);
   }
   return errors;
+}
+
+/** ProtectedRefAccess levels the API accepts for roles: No one, Developers + Maintainers, Maintainers. */
+export const PROTECTED_ACCESS_LEVELS = [0, 30, 40] as const;
+export type ProtectedAccessLevel = (typeof PROTECTED_ACCESS_LEVELS)[number];
+
+/**
+ * RefMatcher#matches? (app/models/ref_matcher.rb): an exact, case-sensitive
+ * match, or, if the pattern has a `*`, the pattern as an anchored regular
+ * expression with each `*` as `.*?`. So `*` is the only wildcard, it also
+ * matches `/` and the empty string, and `?`, `[` and the rest are literal.
+ */
+export function refMatches(pattern: string, ref: string): boolean {
+  if (!pattern) return false;
+  if (pattern === ref) return true;
+  if (!pattern.includes('*')) return false;
+  const quoted = pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${quoted.join('.*?')}$`).test(ref);
 }
 
 export interface User {
@@ -88,6 +107,44 @@ export interface Project {
   ciIdTokenSubClaimComponents: string[];
 }
 
+/** One access level of a protected ref (role-based; user and group grants are not modelled). */
+export interface AccessLevelRecord {
+  id: number;
+  accessLevel: ProtectedAccessLevel;
+}
+
+export interface ProtectedBranch {
+  id: number;
+  /** A branch name or a wildcard pattern (`release/*`). */
+  name: string;
+  /** A project, or (GitLab Premium, self-managed) a top-level group whose projects inherit it. */
+  owner: Owner;
+  pushAccessLevels: AccessLevelRecord[];
+  mergeAccessLevels: AccessLevelRecord[];
+  unprotectAccessLevels: AccessLevelRecord[];
+  allowForcePush: boolean;
+  codeOwnerApprovalRequired: boolean;
+}
+
+export interface ProtectedTag {
+  id: number;
+  name: string;
+  projectId: number;
+  createAccessLevels: AccessLevelRecord[];
+}
+
+export interface ProtectBranchOptions {
+  /** Default 40 (Maintainers), as the API's. */
+  pushAccessLevel?: ProtectedAccessLevel;
+  mergeAccessLevel?: ProtectedAccessLevel;
+  unprotectAccessLevel?: ProtectedAccessLevel;
+  allowForcePush?: boolean;
+  codeOwnerApprovalRequired?: boolean;
+}
+
+/** A project by full path or id, or `{ project }` / `{ group }`. */
+export type ProjectOrTarget = string | number | Target;
+
 export interface Variable {
   id: number;
   key: string;
@@ -116,7 +173,18 @@ export class FakeState {
   private namespaces: Namespace[] = [];
   private projects: Project[] = [];
   private vars: Array<Variable & { owner: Owner }> = [];
-  private seq = { user: 0, token: 0, namespace: 0, project: 0, variable: 0 };
+  private branches: ProtectedBranch[] = [];
+  private tags: ProtectedTag[] = [];
+  private seq = {
+    user: 0,
+    token: 0,
+    namespace: 0,
+    project: 0,
+    variable: 0,
+    protectedBranch: 0,
+    protectedTag: 0,
+    accessLevel: 0,
+  };
 
   /** Forgets everything (ids start again at 1). */
   reset(): void {
@@ -282,6 +350,8 @@ export class FakeState {
     this.projects = this.projects.filter((p) => p !== project);
     const mine = (o: Owner) => o.kind === 'project' && o.id === project.id;
     this.vars = this.vars.filter((v) => !mine(v.owner));
+    this.branches = this.branches.filter((b) => !mine(b.owner));
+    this.tags = this.tags.filter((t) => t.projectId !== project.id);
     return project;
   }
 
@@ -378,6 +448,110 @@ export class FakeState {
     return below(group.id);
   }
 
+  // --- protected branches and tags ---------------------------------------
+
+  /**
+   * Protects a branch name or wildcard (`release/*`, `*-stable`) in a project
+   * (a full path, an id or `{ project }`) or, as GitLab Premium on a
+   * self-managed instance can, in a top-level group (`{ group }`), whose
+   * projects then inherit it. Throws what GitLab refuses: a name already
+   * protected there (409 over HTTP), a subgroup, an access level other than
+   * 0, 30 or 40.
+   */
+  protectBranch(target: ProjectOrTarget, name: string, opts: ProtectBranchOptions = {}): ProtectedBranch {
+    const owner = this.owner(asTarget(target));
+    if (!name) throw new Error("name can't be blank");
+    if (this.branches.some((b) => sameOwner(b.owner, owner) && b.name === name))
+      throw new Error(`Protected branch '${name}' already exists`);
+    if (owner.kind === 'group' && this.namespace(owner.id)?.parentId !== null)
+      throw new Error('cannot be associated with a subgroup');
+    const branch: ProtectedBranch = {
+      id: ++this.seq.protectedBranch,
+      name,
+      owner,
+      pushAccessLevels: [this.accessLevel(opts.pushAccessLevel)],
+      mergeAccessLevels: [this.accessLevel(opts.mergeAccessLevel)],
+      unprotectAccessLevels: [this.accessLevel(opts.unprotectAccessLevel)],
+      allowForcePush: opts.allowForcePush ?? false,
+      codeOwnerApprovalRequired: opts.codeOwnerApprovalRequired ?? false,
+    };
+    this.branches.push(branch);
+    return structuredClone(branch);
+  }
+
+  unprotectBranch(target: ProjectOrTarget, name: string): void {
+    const owner = this.owner(asTarget(target));
+    const before = this.branches.length;
+    this.branches = this.branches.filter((b) => !(sameOwner(b.owner, owner) && b.name === name));
+    if (this.branches.length === before) throw new Error(`no protected branch ${name}`);
+  }
+
+  /**
+   * A project's protected branches, in id order: its own and, unless
+   * `inherited` is false, its top-level group's (ProtectedBranchesFinder uses
+   * `project.all_protected_branches`). For `{ group }`, the group's own.
+   * Copies.
+   */
+  protectedBranches(target: ProjectOrTarget, opts: { inherited?: boolean } = {}): ProtectedBranch[] {
+    const owner = this.owner(asTarget(target));
+    const owners = [owner];
+    if (owner.kind === 'project' && opts.inherited !== false) {
+      const root = this.ancestorsOf(this.project(owner.id)!).at(-1);
+      if (root) owners.push({ kind: 'group', id: root.id });
+    }
+    return this.branches
+      .filter((b) => owners.some((o) => sameOwner(b.owner, o)))
+      .sort((a, b) => a.id - b.id)
+      .map((b) => structuredClone(b));
+  }
+
+  /** Protects a tag name or wildcard (`v*`) in a project. Throws `Name has already been taken` for a repeat. */
+  protectTag(
+    project: string | number,
+    name: string,
+    opts: { createAccessLevel?: ProtectedAccessLevel } = {},
+  ) {
+    const found = this.project(project);
+    if (!found) throw new Error(`no such project: ${project}`);
+    if (!name) throw new Error("name can't be blank");
+    if (this.tags.some((t) => t.projectId === found.id && t.name === name))
+      throw new Error('Name has already been taken');
+    const tag: ProtectedTag = {
+      id: ++this.seq.protectedTag,
+      name,
+      projectId: found.id,
+      createAccessLevels: [this.accessLevel(opts.createAccessLevel)],
+    };
+    this.tags.push(tag);
+    return structuredClone(tag);
+  }
+
+  unprotectTag(project: string | number, name: string): void {
+    const id = this.project(project)?.id;
+    const before = this.tags.length;
+    this.tags = this.tags.filter((t) => !(t.projectId === id && t.name === name));
+    if (this.tags.length === before) throw new Error(`no protected tag ${name}`);
+  }
+
+  /** A project's protected tags in id order (copies). There are no group-level protected tags in GitLab. */
+  protectedTags(project: string | number): ProtectedTag[] {
+    const id = this.project(project)?.id;
+    if (id === undefined) throw new Error(`no such project: ${project}`);
+    return this.tags.filter((t) => t.projectId === id).map((t) => structuredClone(t));
+  }
+
+  /** Whether a branch or tag of the project is protected (ProtectedBranch.protected?, ProtectedTag.protected?). */
+  isProtected(project: string | number, refType: 'branch' | 'tag', ref: string): boolean {
+    const refs = refType === 'branch' ? this.protectedBranches(project) : this.protectedTags(project);
+    return refs.some((r) => refMatches(r.name, ref));
+  }
+
+  private accessLevel(level: ProtectedAccessLevel = 40): AccessLevelRecord {
+    if (!(PROTECTED_ACCESS_LEVELS as readonly number[]).includes(level))
+      throw new Error(`access level ${level} is not one of ${PROTECTED_ACCESS_LEVELS.join(', ')}`);
+    return { id: ++this.seq.accessLevel, accessLevel: level };
+  }
+
   // --- variables --------------------------------------------------------
 
   /** Variables of a project or group, in id order (copies; hidden values included). */
@@ -441,6 +615,10 @@ export class FakeState {
       throw new Error(`no such ${'project' in target ? 'project' : 'group'}: ${JSON.stringify(target)}`);
     return found;
   }
+}
+
+function asTarget(target: ProjectOrTarget): Target {
+  return typeof target === 'object' ? target : { project: target };
 }
 
 function checkSubClaimComponents(components: string[]): void {

@@ -54,6 +54,7 @@ describe('project ids', () => {
     const api = new Gitlab({ host: fake.url, token });
     const before = await api.Projects.show(PROJECT);
     fake.state.setVariable({ project: PROJECT }, { key: 'ROLE_ARN', value: 'arn:aws:iam::1:role/x' });
+    fake.state.protectBranch(PROJECT, 'main');
     const again = fake.state.recreateProject(PROJECT);
     expect(again.id).not.toBe(before.id);
     expect((await api.Projects.show(PROJECT)).id).toBe(again.id);
@@ -63,6 +64,7 @@ describe('project ids', () => {
       description: '404 Project Not Found',
     });
     expect(await api.ProjectVariables.all(PROJECT)).toEqual([]);
+    expect(await api.ProtectedBranches.all(PROJECT)).toEqual([]);
     // The id shows in minted ID tokens too.
     const jwt = decodeJwt(await fake.mintIdToken({ project: PROJECT, aud: 'sts.amazonaws.com' }));
     expect(jwt.project_id).toBe(String(again.id));
