@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatReport, longOptions, runChaos, shortOptions } from '../test/chaos/scenario.ts';
+import { formatReport, longOptions, runChaos, shortOptions } from '../testbed/chaos/scenario.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({

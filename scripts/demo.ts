@@ -21,18 +21,21 @@ import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { parseAllDocuments } from 'yaml';
-import { type CodeConnectionsFake, startCodeConnectionsFake } from '../test/fakes/codeconnections/index.ts';
-import { type GitLabFake, startGitLabFake } from '../test/fakes/gitlab/index.ts';
-import { type ControlPlane, startControlPlane } from '../test/harness/controlplane.ts';
-import { type Moto, startMoto } from '../test/harness/moto.ts';
-import { type MotoIamProxy, startMotoIamProxy } from '../test/harness/moto-iam-proxy.ts';
+import { type ControlPlane, startControlPlane } from '../testbed/controlplane.ts';
+import {
+  type CodeConnectionsFake,
+  startCodeConnectionsFake,
+} from '../testbed/fakes/codeconnections/index.ts';
+import { type GitLabFake, startGitLabFake } from '../testbed/fakes/gitlab/index.ts';
+import { type Moto, startMoto } from '../testbed/moto.ts';
+import { type MotoIamProxy, startMotoIamProxy } from '../testbed/moto-iam-proxy.ts';
 import {
   type OperatorProcess,
   runArgs,
   startOperatorProcess,
   testbedAwsEnv,
-} from '../test/harness/operator-process.ts';
-import { removeOnExit, waitFor } from '../test/harness/processes.ts';
+} from '../testbed/operator-process.ts';
+import { removeOnExit, waitFor } from '../testbed/processes.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const EXAMPLES = join(ROOT, 'examples');

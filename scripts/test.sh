@@ -4,7 +4,7 @@
 # then runs the linter, the type checker and the whole test suite on Node 24.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/testbed/env.sh
+source testbed/setup/env.sh
 
 began=$(date +%s)
 ensure_node

@@ -17,7 +17,10 @@ import {
   CreateUserCommand,
   IAMClient,
 } from '@aws-sdk/client-iam';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Moto, startMoto } from '../../testbed/moto.ts';
+import { type MotoIamProxy, startMotoIamProxy } from '../../testbed/moto-iam-proxy.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess } from '../../testbed/operator-process.ts';
 import {
   apply,
   CLI,
@@ -28,9 +31,6 @@ import {
   waitForCondition,
 } from '../federation/env.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
-import { type Moto, startMoto } from '../harness/moto.ts';
-import { type MotoIamProxy, startMotoIamProxy } from '../harness/moto-iam-proxy.ts';
-import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
 
 const policy = JSON.parse(
   readFileSync(new URL('../../deploy/iam/operator-policy.json', import.meta.url), 'utf8'),
@@ -86,16 +86,20 @@ beforeAll(async () => {
     credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! },
   });
   const start = (namespace: string, accessKey: { AccessKeyId?: string; SecretAccessKey?: string }) =>
-    startOperatorProcess(CLI, [...runArgs(namespace), '--propagation-delay', '0s', '--cluster-id', 'itest'], {
-      AWS_ENDPOINT_URL_IAM: proxy.url,
-      AWS_ENDPOINT_URL_STS: proxy.url,
-      AWS_ACCESS_KEY_ID: accessKey.AccessKeyId!,
-      AWS_SECRET_ACCESS_KEY: accessKey.SecretAccessKey!,
-      AWS_REGION: 'us-east-1',
-      AWS_CONFIG_FILE: '/dev/null',
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      NODE_EXTRA_CA_CERTS: gitlab.caFile,
-    });
+    startOperatorProcess(
+      CLI,
+      [...runArgs(namespace, inject('kubeconfig')), '--propagation-delay', '0s', '--cluster-id', 'itest'],
+      {
+        AWS_ENDPOINT_URL_IAM: proxy.url,
+        AWS_ENDPOINT_URL_STS: proxy.url,
+        AWS_ACCESS_KEY_ID: accessKey.AccessKeyId!,
+        AWS_SECRET_ACCESS_KEY: accessKey.SecretAccessKey!,
+        AWS_REGION: 'us-east-1',
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+        NODE_EXTRA_CA_CERTS: gitlab.caFile,
+      },
+    );
   op = start(ns, key);
   const deniedNs = await createNamespace('enforced-lesser');
   await createTokenSecret(deniedNs, gitlab.token);

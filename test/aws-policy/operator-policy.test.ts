@@ -6,8 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { CreatePolicyCommand, CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  type CodeConnectionsFake,
+  startCodeConnectionsFake,
+} from '../../testbed/fakes/codeconnections/index.ts';
+import { type MotoIamProxy, startMotoIamProxy } from '../../testbed/moto-iam-proxy.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess } from '../../testbed/operator-process.ts';
+import { waitFor } from '../../testbed/processes.ts';
 import { cond, connectionApi, waitForConnection, waitForGone } from '../connection/helpers.ts';
-import { type CodeConnectionsFake, startCodeConnectionsFake } from '../fakes/codeconnections/index.ts';
 import {
   apply,
   CLI,
@@ -18,9 +24,6 @@ import {
   waitForCondition,
 } from '../federation/env.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
-import { type MotoIamProxy, startMotoIamProxy } from '../harness/moto-iam-proxy.ts';
-import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
-import { waitFor } from '../harness/processes.ts';
 
 const POLICY_FILE = new URL('../../deploy/iam/operator-policy.json', import.meta.url);
 const ACCOUNT = '123456789012';
@@ -90,7 +93,7 @@ beforeAll(async () => {
   op = startOperatorProcess(
     CLI,
     [
-      ...runArgs(ns),
+      ...runArgs(ns, inject('kubeconfig')),
       '--propagation-delay',
       '0s',
       '--connection-poll-interval',

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { removeOnExit } from '../harness/processes.ts';
+import { removeOnExit } from '../../testbed/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type ChaosReport, formatReport, runChaos, shortOptions } from './scenario.ts';
+import { type ChaosReport, formatReport, runChaos, shortOptions } from '../../testbed/chaos/scenario.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const outDir = join(ROOT, '.tmp', 'chaos', `short-${new Date().toISOString().replace(/[:.]/g, '-')}`);

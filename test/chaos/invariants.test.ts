@@ -3,7 +3,7 @@
 // names it.
 import { describe, expect, it } from 'vitest';
 import type { GitLabAwsFederation, GitLabConnection } from '../../src/api/v1alpha1/index.ts';
-import { type CheckInput, checkInvariants } from './invariants.ts';
+import { type CheckInput, checkInvariants } from '../../testbed/chaos/invariants.ts';
 
 const ready = (generation: number) => ({
   observedGeneration: generation,

@@ -1,7 +1,7 @@
 // The Retry-After spacing measure of the chaos suite, on arrival logs written by hand.
 import { describe, expect, it } from 'vitest';
-import type { Arrival } from '../fakes/gitlab/faults.ts';
-import { retryAfterSpacing } from './retry-after.ts';
+import { retryAfterSpacing } from '../../testbed/chaos/retry-after.ts';
+import type { Arrival } from '../../testbed/fakes/gitlab/faults.ts';
 
 const at = (ms: number, path: string, status?: number): Arrival => ({
   at: 1_000_000 + ms,

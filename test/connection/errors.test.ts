@@ -2,7 +2,7 @@
 // SDK retries, since it has no idempotency token); a connection in ERROR stalls
 // with what to do, and is looked at again once the object is touched.
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../harness/processes.ts';
+import { waitFor } from '../../testbed/processes.ts';
 import { metricValue, scrapeMetrics } from '../runtime/widgets.ts';
 import {
   api,

@@ -1,8 +1,8 @@
 // GitLab.com: a connection with ProviderType GitLab, PENDING until a GitLab Owner
 // completes the handshake (fake.completeHandshake), then Ready.
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../testbed/processes.ts';
 import { kubectl } from '../harness/kube.ts';
-import { waitFor } from '../harness/processes.ts';
 import { metricValue, scrapeMetrics } from '../runtime/widgets.ts';
 import {
   api,

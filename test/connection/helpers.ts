@@ -16,10 +16,10 @@ import {
   type CodeConnectionsFake,
   type CodeConnectionsFakeOptions,
   startCodeConnectionsFake,
-} from '../fakes/codeconnections/index.ts';
+} from '../../testbed/fakes/codeconnections/index.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess } from '../../testbed/operator-process.ts';
+import { waitFor } from '../../testbed/processes.ts';
 import { createNamespace, kubeConfig, kubectl } from '../harness/kube.ts';
-import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
-import { waitFor } from '../harness/processes.ts';
 
 export const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 export const OWNER_TAG = 'gitlab-aws.io/owner';

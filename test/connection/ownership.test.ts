@@ -2,7 +2,7 @@
 // status write; a same-named connection of someone else is never touched; an
 // unmarked one is taken over only with the adopt annotation.
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../harness/processes.ts';
+import { waitFor } from '../../testbed/processes.ts';
 import {
   api,
   CLUSTER_TAG,

@@ -1,8 +1,8 @@
 // Tags converge (spec.tags plus the owner tags) on the connection and the host;
 // both ARN prefixes work wherever the operator reads or compares an ARN.
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../testbed/processes.ts';
 import { kubectl } from '../harness/kube.ts';
-import { waitFor } from '../harness/processes.ts';
 import {
   api,
   CLUSTER_TAG,

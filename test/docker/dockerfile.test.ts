@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseAst } from 'rolldown/parseAst';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildBundle, PROBE_RUNNING, UNDICI_LOADED, undiciProbe } from '../harness/bundle.ts';
+import { buildBundle, PROBE_RUNNING, UNDICI_LOADED, undiciProbe } from '../../testbed/bundle.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -15,9 +15,9 @@ import {
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parsePolicy } from '../../src/policy/iam-document.ts';
 import { getCondition, kstatusViolations } from '../../src/runtime/reconcile/conditions.ts';
+import type { OperatorProcess } from '../../testbed/operator-process.ts';
+import { removeOnExit, waitFor } from '../../testbed/processes.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
-import type { OperatorProcess } from '../harness/operator-process.ts';
-import { removeOnExit, waitFor } from '../harness/processes.ts';
 import {
   apply,
   awsEnv,

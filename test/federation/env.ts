@@ -11,10 +11,10 @@ import { stringify } from 'yaml';
 import { runCheckAccess } from '../../src/access/cli.ts';
 import type { GitLabAwsFederation } from '../../src/api/v1alpha1/index.ts';
 import { getCondition } from '../../src/runtime/reconcile/conditions.ts';
-import { type GitLabFake, startGitLabFake } from '../fakes/gitlab/index.ts';
+import { type GitLabFake, startGitLabFake } from '../../testbed/fakes/gitlab/index.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess } from '../../testbed/operator-process.ts';
+import { removeOnExit, waitFor } from '../../testbed/processes.ts';
 import { createNamespace, kubeConfig, kubectl } from '../harness/kube.ts';
-import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
-import { removeOnExit, waitFor } from '../harness/processes.ts';
 
 export const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 export const REGION = 'eu-west-1';
@@ -68,7 +68,7 @@ export function startOperator(
   return startOperatorProcess(
     CLI,
     [
-      ...runArgs(namespace),
+      ...runArgs(namespace, inject('kubeconfig')),
       '--propagation-delay',
       '1s',
       '--cluster-id',

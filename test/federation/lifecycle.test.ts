@@ -9,8 +9,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../src/policy/iam-document.ts';
 import { kstatusViolations } from '../../src/runtime/reconcile/conditions.ts';
+import type { OperatorProcess } from '../../testbed/operator-process.ts';
 import { createNamespace } from '../harness/kube.ts';
-import type { OperatorProcess } from '../harness/operator-process.ts';
 import {
   apply,
   checkToken,

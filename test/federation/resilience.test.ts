@@ -7,10 +7,10 @@ import {
   ListOpenIDConnectProvidersCommand,
 } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type MotoIamProxy, startMotoIamProxy } from '../../testbed/moto-iam-proxy.ts';
+import type { OperatorProcess } from '../../testbed/operator-process.ts';
+import { waitFor } from '../../testbed/processes.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
-import { type MotoIamProxy, startMotoIamProxy } from '../harness/moto-iam-proxy.ts';
-import type { OperatorProcess } from '../harness/operator-process.ts';
-import { waitFor } from '../harness/processes.ts';
 import {
   apply,
   checkToken,

@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
 import { getCondition, kstatusViolations } from '../../src/runtime/reconcile/conditions.ts';
+import { waitFor } from '../../testbed/processes.ts';
 import { kubectl } from '../harness/kube.ts';
-import { waitFor } from '../harness/processes.ts';
 import {
   apply,
   createTokenSecret,

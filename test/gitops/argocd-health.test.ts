@@ -14,7 +14,7 @@ let objects: Captured;
 beforeAll(async () => {
   if (!(await luaAvailable())) {
     throw new Error(
-      `${LUA} not found: install Debian's lua5.1 (scripts/testbed/env.sh ensure_lua does it as root)`,
+      `${LUA} not found: install Debian's lua5.1 (testbed/setup/env.sh ensure_lua does it as root)`,
     );
   }
   bed = await captureStatusObjects();

@@ -4,8 +4,12 @@
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
 import { inject } from 'vitest';
 import type { GitLabAwsFederation, GitLabConnection } from '../../src/api/v1alpha1/index.ts';
+import {
+  type CodeConnectionsFake,
+  startCodeConnectionsFake,
+} from '../../testbed/fakes/codeconnections/index.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess } from '../../testbed/operator-process.ts';
 import { cond, connectionApi, waitForConnection } from '../connection/helpers.ts';
-import { type CodeConnectionsFake, startCodeConnectionsFake } from '../fakes/codeconnections/index.ts';
 import {
   apply,
   CLI,
@@ -17,7 +21,6 @@ import {
   waitForCondition,
 } from '../federation/env.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
-import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
 
 export interface Captured {
   ns: string;
@@ -57,7 +60,7 @@ export async function captureStatusObjects(): Promise<CaptureBed> {
     op = startOperatorProcess(
       CLI,
       [
-        ...runArgs(ns),
+        ...runArgs(ns, inject('kubeconfig')),
         '--propagation-delay',
         '1s',
         '--connection-poll-interval',

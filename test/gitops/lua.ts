@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { removeOnExit } from '../harness/processes.ts';
+import { removeOnExit } from '../../testbed/processes.ts';
 
 export const HEALTH_LUA = fileURLToPath(new URL('../../deploy/argocd/health.lua', import.meta.url));
 export const LUA = process.env.LUA ?? 'lua5.1';

@@ -2,9 +2,9 @@
 // and one moto server for the whole test run. They stop in teardown, and
 // with the runner itself if it dies (see processes.ts).
 import type { TestProject } from 'vitest/node';
-import { type ControlPlane, startControlPlane } from './controlplane.ts';
-import { type Moto, startMoto } from './moto.ts';
-import { type MotoIamProxy, startMotoIamProxy } from './moto-iam-proxy.ts';
+import { type ControlPlane, startControlPlane } from '../../testbed/controlplane.ts';
+import { type Moto, startMoto } from '../../testbed/moto.ts';
+import { type MotoIamProxy, startMotoIamProxy } from '../../testbed/moto-iam-proxy.ts';
 
 let controlPlane: ControlPlane | undefined;
 let moto: Moto | undefined;

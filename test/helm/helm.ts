@@ -1,4 +1,4 @@
-// Runs the real helm (built by scripts/testbed/env.sh ensure_helm) against the
+// Runs the real helm (built by testbed/setup/env.sh ensure_helm) against the
 // chart in deploy/helm and the testbed's API server.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { helmPath } from '../harness/assets.ts';
-import { removeOnExit } from '../harness/processes.ts';
+import { helmPath } from '../../testbed/assets.ts';
+import { removeOnExit } from '../../testbed/processes.ts';
 
 export const CHART = fileURLToPath(new URL('../../deploy/helm/gitlab-aws-operator', import.meta.url));
 export const REPO_CRDS = fileURLToPath(new URL('../../crds', import.meta.url));

@@ -5,8 +5,10 @@
 // does not use fails the first.
 import { GetRoleCommand } from '@aws-sdk/client-iam';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startCodeConnectionsFake } from '../../testbed/fakes/codeconnections/index.ts';
+import { type OperatorProcess, startOperatorProcess } from '../../testbed/operator-process.ts';
+import { waitFor } from '../../testbed/processes.ts';
 import { connectionApi, waitForConnection, waitForGone } from '../connection/helpers.ts';
-import { startCodeConnectionsFake } from '../fakes/codeconnections/index.ts';
 import {
   apply,
   awsEnv,
@@ -19,8 +21,6 @@ import {
   waitForCondition,
 } from '../federation/env.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
-import { type OperatorProcess, startOperatorProcess } from '../harness/operator-process.ts';
-import { waitFor } from '../harness/processes.ts';
 import {
   CHART,
   find,

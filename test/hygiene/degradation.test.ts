@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { getCondition } from '../../src/runtime/reconcile/conditions.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess } from '../../testbed/operator-process.ts';
+import { removeOnExit } from '../../testbed/processes.ts';
 import {
   apply,
   awsEnv,
@@ -19,8 +21,6 @@ import {
   waitForCondition,
 } from '../federation/env.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
-import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
-import { removeOnExit } from '../harness/processes.ts';
 import { kubeconfigWithToken } from '../helm/helm.ts';
 
 const ops: OperatorProcess[] = [];

@@ -3,7 +3,8 @@
 // absent and calls CreateOpenIDConnectProvider; all but one get
 // EntityAlreadyExists (409). They must adopt the provider the first one made,
 // not report AWSUnavailable and wait for a retry (found by the hygiene suite).
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
+import { runArgs, startOperatorProcess } from '../../testbed/operator-process.ts';
 import {
   apply,
   awsEnv,
@@ -14,7 +15,6 @@ import {
   waitForCondition,
 } from '../federation/env.ts';
 import { createNamespace } from '../harness/kube.ts';
-import { runArgs, startOperatorProcess } from '../harness/operator-process.ts';
 
 describe('shared OIDC provider, created concurrently', () => {
   it('never reports AWSUnavailable because another federation created the provider first', async () => {
@@ -24,7 +24,7 @@ describe('shared OIDC provider, created concurrently', () => {
     const op = startOperatorProcess(
       CLI,
       [
-        ...runArgs(ns),
+        ...runArgs(ns, inject('kubeconfig')),
         '--propagation-delay',
         '0s',
         '--cluster-id',

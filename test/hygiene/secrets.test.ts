@@ -11,8 +11,14 @@ import { join } from 'node:path';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getCondition } from '../../src/runtime/reconcile/conditions.ts';
+import { buildBundle, PROBE_RUNNING, UNDICI_LOADED, undiciProbe } from '../../testbed/bundle.ts';
+import {
+  type CodeConnectionsFake,
+  startCodeConnectionsFake,
+} from '../../testbed/fakes/codeconnections/index.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess } from '../../testbed/operator-process.ts';
+import { waitFor } from '../../testbed/processes.ts';
 import { connectionApi, readyReason, waitForConnection, waitForGone } from '../connection/helpers.ts';
-import { type CodeConnectionsFake, startCodeConnectionsFake } from '../fakes/codeconnections/index.ts';
 import {
   apply,
   createTokenSecret,
@@ -22,10 +28,7 @@ import {
   startGitLab,
   waitForCondition,
 } from '../federation/env.ts';
-import { buildBundle, PROBE_RUNNING, UNDICI_LOADED, undiciProbe } from '../harness/bundle.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
-import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
-import { waitFor } from '../harness/processes.ts';
 
 const rand = () => randomBytes(6).toString('hex').toUpperCase();
 const GOOD_TOKEN = `glpat-HYGIENE-${rand()}`;
@@ -68,7 +71,7 @@ beforeAll(async () => {
   op = startOperatorProcess(
     join(app, 'dist', 'cli.cjs'),
     [
-      ...runArgs(ns),
+      ...runArgs(ns, inject('kubeconfig')),
       '--propagation-delay',
       '0s',
       '--cluster-id',

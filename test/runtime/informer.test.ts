@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/runtime/process/logger.ts';
 import { type CustomObject, CustomResourceClient } from '../../src/runtime/transport/kube.ts';
 import { Informer } from '../../src/runtime/watch/informer.ts';
-import { type ControlPlane, startControlPlane } from '../harness/controlplane.ts';
-import { waitFor } from '../harness/processes.ts';
-import { startFreezingProxy } from '../harness/proxy.ts';
+import { type ControlPlane, startControlPlane } from '../../testbed/controlplane.ts';
+import { startFreezingProxy } from '../../testbed/freezing-proxy.ts';
+import { waitFor } from '../../testbed/processes.ts';
 import { metricValue, scrapeMetrics, startWidgetOperator, waitForReady, widgetApi } from './widgets.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/crds', import.meta.url));

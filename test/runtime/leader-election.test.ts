@@ -2,8 +2,8 @@
 // takes over when the first dies (within the lease duration) or steps down.
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { OperatorProcess } from '../../testbed/operator-process.ts';
 import { createNamespace, kubeConfig } from '../harness/kube.ts';
-import type { OperatorProcess } from '../harness/operator-process.ts';
 import { reconcileStarts, startWidgetOperator, waitForReady, widgetApi } from './widgets.ts';
 
 const api = widgetApi();

@@ -2,9 +2,9 @@
 // fixture operator running as its own process.
 import { afterEach, describe, expect, it } from 'vitest';
 import { getCondition, kstatusViolations } from '../../src/runtime/reconcile/conditions.ts';
+import type { OperatorProcess } from '../../testbed/operator-process.ts';
+import { waitFor } from '../../testbed/processes.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
-import type { OperatorProcess } from '../harness/operator-process.ts';
-import { waitFor } from '../harness/processes.ts';
 import {
   metricValue,
   reconcileStarts,

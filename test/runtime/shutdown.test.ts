@@ -1,7 +1,7 @@
 // Probes, metrics and graceful shutdown of an operator process.
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../testbed/processes.ts';
 import { createNamespace } from '../harness/kube.ts';
-import { waitFor } from '../harness/processes.ts';
 import { metricValue, scrapeMetrics, startWidgetOperator, waitForReady, widgetApi } from './widgets.ts';
 
 const api = widgetApi();

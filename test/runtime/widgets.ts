@@ -4,9 +4,9 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/c
 import { inject } from 'vitest';
 import { getCondition } from '../../src/runtime/reconcile/conditions.ts';
 import type { CustomObject } from '../../src/runtime/transport/kube.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess } from '../../testbed/operator-process.ts';
+import { waitFor } from '../../testbed/processes.ts';
 import { kubeConfig } from '../harness/kube.ts';
-import { type OperatorProcess, runArgs, startOperatorProcess } from '../harness/operator-process.ts';
-import { waitFor } from '../harness/processes.ts';
 
 export const WIDGET_OPERATOR = fileURLToPath(new URL('../fixtures/widget-operator.ts', import.meta.url));
 const type = { group: 'fixtures.gitlab-aws.io', version: 'v1', plural: 'widgets' };

@@ -1,0 +1,76 @@
+// The resources the bench applies: N GitLabAwsFederations (one per GitLab
+// project) and N GitLabConnections, spread over NAMESPACES namespaces that
+// each hold the GitLab token Secret.
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { NAMESPACES, REGION } from './options.ts';
+import { log, pool, round } from './util.ts';
+
+export const GROUP = 'gitlab-aws.io';
+export const VERSION = 'v1alpha1';
+
+export class BenchResources {
+  readonly namespaces = Array.from({ length: NAMESPACES }, (_, i) => `bench-${i}`);
+  private readonly api: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+  private readonly gitlabUrl: string;
+
+  constructor(kc: KubeConfig, gitlabUrl: string) {
+    this.api = kc.makeApiClient(CustomObjectsApi);
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.gitlabUrl = gitlabUrl;
+  }
+
+  /** The namespaces, each with the Secret `gitlab-token` the federations name. */
+  async createNamespaces(token: string): Promise<void> {
+    for (const ns of this.namespaces) {
+      await this.core.createNamespace({ body: { metadata: { name: ns } } });
+      await this.core.createNamespacedSecret({
+        namespace: ns,
+        body: { metadata: { name: 'gitlab-token' }, stringData: { token } },
+      });
+    }
+  }
+
+  federation(i: number) {
+    return {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'GitLabAwsFederation',
+      metadata: { name: `fed-${i}`, namespace: this.namespaces[i % NAMESPACES]! },
+      spec: {
+        gitlab: { url: this.gitlabUrl, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+        access: [{ project: `bench/p${i}`, refs: ['main'], tags: ['v*'] }],
+        ciVariables: { target: { project: `bench/p${i}` } },
+      },
+    };
+  }
+
+  connection(i: number) {
+    return {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'GitLabConnection',
+      metadata: { name: `conn-${i}`, namespace: this.namespaces[i % NAMESPACES]! },
+      spec: { gitlab: { url: 'https://gitlab.com' }, aws: { region: REGION } },
+    };
+  }
+
+  create(plural: string, body: { metadata: { namespace: string } }) {
+    return this.api.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: body.metadata.namespace,
+      plural,
+      body,
+    });
+  }
+
+  /** Applies federation and connection 0..n-1, 32 at a time, before any operator runs. */
+  async applyAll(n: number): Promise<void> {
+    const applyStart = Date.now();
+    const indices = Array.from({ length: n }, (_, i) => i);
+    await pool(indices, 32, async (i) => {
+      await this.create('gitlabawsfederations', this.federation(i));
+      await this.create('gitlabconnections', this.connection(i));
+    });
+    log(`applied ${2 * n} resources in ${round((Date.now() - applyStart) / 1000)} s`);
+  }
+}

@@ -1,0 +1,54 @@
+// Where the testbed's binaries come from. Lookup follows controller-runtime's
+// envtest convention so that existing envtest assets are reused:
+// TEST_ASSET_<NAME>, then $KUBEBUILDER_ASSETS/<name>, then the project's cache,
+// which testbed/setup/env.sh fills by building from the Go module proxy.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { VERSIONS } from './versions.ts';
+
+export function cacheDir(): string {
+  return (
+    process.env.GITLAB_AWS_OPERATOR_CACHE ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'gitlab-aws-operator')
+  );
+}
+
+export type AssetName = 'etcd' | 'kube-apiserver' | 'kubectl';
+
+export function assetPath(name: AssetName): string {
+  const envName = `TEST_ASSET_${name.toUpperCase().replace('-', '_')}`;
+  const candidates = [
+    process.env[envName],
+    process.env.KUBEBUILDER_ASSETS ? join(process.env.KUBEBUILDER_ASSETS, name) : undefined,
+    join(cacheDir(), 'k8s', VERSIONS.kubernetes, name),
+  ].filter((p): p is string => Boolean(p));
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new Error(
+      `${name} not found (looked in ${candidates.join(', ')}). Run \`npm test\` once: testbed/setup/env.sh builds it.`,
+    );
+  }
+  return found;
+}
+
+export function motoServerPath(): string {
+  const p = process.env.TEST_ASSET_MOTO_SERVER ?? join(cacheDir(), 'moto-venv', 'bin', 'moto_server');
+  if (!existsSync(p)) {
+    throw new Error(
+      `moto_server not found at ${p}. Run \`npm test\` once: testbed/setup/env.sh installs it.`,
+    );
+  }
+  return p;
+}
+
+/** helm for the chart tests: TEST_ASSET_HELM, else the cache (testbed/setup/env.sh ensure_helm builds it). */
+export function helmPath(): string {
+  const p = process.env.TEST_ASSET_HELM ?? join(cacheDir(), 'helm', `v${VERSIONS.helm}`, 'helm');
+  if (!existsSync(p)) {
+    throw new Error(
+      `helm not found at ${p}. Run \`npm test\` once: testbed/setup/env.sh (ensure_helm) builds it.`,
+    );
+  }
+  return p;
+}

@@ -1,0 +1,110 @@
+# Sourced by the project's scripts: pinned versions, cache location, Node 24 on PATH.
+# Everything is built or installed into the cache, never into the repository.
+GAO_CACHE=${GITLAB_AWS_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gitlab-aws-operator}
+export GITLAB_AWS_OPERATOR_CACHE=$GAO_CACHE
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# The versions come from testbed/versions.json, which the TypeScript side reads
+# too. This runs before Node.js 24 is installed, so the machine's own node (any
+# version with npm, which the set-up needs anyway) reads the JSON.
+command -v node >/dev/null || { log "Node.js (any version, with npm) is needed to set up the testbed"; exit 1; }
+read -r GAO_NODE_VERSION GAO_K8S_VERSION GAO_ETCD_VERSION GAO_MOTO_VERSION GAO_HELM_VERSION < <(
+  node -e 'const v = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const all = [v.node, v.kubernetes, v.etcd, v.moto, v.helm];
+    if (!all.every((x) => /^[0-9][0-9A-Za-z.+-]*$/.test(x ?? ""))) throw new Error(`bad versions.json: ${JSON.stringify(v)}`);
+    console.log(all.join(" "));' "$(dirname "${BASH_SOURCE[0]}")/../versions.json"
+)
+[ -n "${GAO_HELM_VERSION:-}" ] || { log "could not read testbed/versions.json"; exit 1; }
+
+# Node.js 24 from the npm registry (the `node` package ships the binary) when
+# the machine's own node is older.
+ensure_node() {
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$major" = "${GAO_NODE_VERSION%%.*}" ]; then return; fi
+  local dir="$GAO_CACHE/node-$GAO_NODE_VERSION"
+  if [ ! -x "$dir/node_modules/.bin/node" ]; then
+    log "installing Node.js $GAO_NODE_VERSION from the npm registry into $dir"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "node@$GAO_NODE_VERSION" >&2
+  fi
+  export PATH="$dir/node_modules/.bin:$PATH"
+}
+
+# npm ci when the lock file changed since the last install.
+ensure_node_modules() {
+  local stamp=node_modules/.gao-lock-hash hash
+  hash=$( (cat package-lock.json; node --version) | sha256sum | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ]; then return; fi
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  echo "$hash" >"$stamp"
+}
+
+# etcd, kube-apiserver and kubectl: envtest's lookup (TEST_ASSET_*, then
+# KUBEBUILDER_ASSETS), else built once from the Go module proxy into the cache.
+ensure_k8s_assets() {
+  local name var missing=0
+  for name in etcd kube-apiserver kubectl; do
+    var="TEST_ASSET_$(echo "$name" | tr 'a-z-' 'A-Z_')"
+    if [ -n "${!var:-}" ] && [ -x "${!var}" ]; then continue; fi
+    if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/$name" ]; then continue; fi
+    if [ -x "$GAO_CACHE/k8s/$GAO_K8S_VERSION/$name" ]; then continue; fi
+    missing=1
+  done
+  [ "$missing" = 0 ] && return
+  command -v go >/dev/null || { log "Go is needed to build the testbed (or set KUBEBUILDER_ASSETS)"; exit 1; }
+  log "building etcd $GAO_ETCD_VERSION and Kubernetes $GAO_K8S_VERSION into $GAO_CACHE/k8s (first run only)"
+  K8S_VERSION=$GAO_K8S_VERSION ETCD_VERSION=$GAO_ETCD_VERSION \
+    OUT_DIR="$GAO_CACHE/k8s/$GAO_K8S_VERSION" WORK_DIR="$GAO_CACHE/build" \
+    bash "$(dirname "${BASH_SOURCE[0]}")/build-k8s-assets.sh" all >&2
+}
+
+# moto server in a virtual environment in the cache.
+ensure_moto() {
+  if [ -n "${TEST_ASSET_MOTO_SERVER:-}" ] && [ -x "$TEST_ASSET_MOTO_SERVER" ]; then return; fi
+  local venv="$GAO_CACHE/moto-venv"
+  if [ -x "$venv/bin/moto_server" ] && [ "$(cat "$venv/.gao-version" 2>/dev/null)" = "$GAO_MOTO_VERSION" ]; then return; fi
+  log "installing moto[server]==$GAO_MOTO_VERSION into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$GAO_MOTO_VERSION" >&2
+  echo "$GAO_MOTO_VERSION" >"$venv/.gao-version"
+}
+
+# helm for the chart tests: TEST_ASSET_HELM, else built once from the Go module
+# proxy into the cache (go install with the version ldflags, so `helm version`
+# reports the real version instead of v3.x-dev).
+ensure_helm() {
+  if [ -n "${TEST_ASSET_HELM:-}" ] && [ -x "$TEST_ASSET_HELM" ]; then return; fi
+  local dir="$GAO_CACHE/helm/v$GAO_HELM_VERSION"
+  if [ -x "$dir/helm" ]; then return; fi
+  command -v go >/dev/null || { log "Go is needed to build helm (or set TEST_ASSET_HELM)"; exit 1; }
+  log "building helm v$GAO_HELM_VERSION into $dir (first run only)"
+  # helm's Makefile also stamps the Kubernetes version it was built against
+  # (client-go v0.N.P is Kubernetes 1.N) into chartutil and the linter; without
+  # it `helm template` assumes Kubernetes v1.20 and refuses kubeVersion >= 1.28.
+  local gomod minor
+  gomod=$(go mod download -json "helm.sh/helm/v3@v$GAO_HELM_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')
+  minor=$(awk '$1 == "k8s.io/client-go" {print $2}' "$gomod" | cut -d. -f2)
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  GOBIN="$dir.tmp" GOFLAGS="-buildvcs=false" CGO_ENABLED=0 go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$GAO_HELM_VERSION \
+      -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor \
+      -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor" \
+    "helm.sh/helm/v3/cmd/helm@v$GAO_HELM_VERSION" >&2
+  mkdir -p "$dir" && mv "$dir.tmp/helm" "$dir/helm" && rmdir "$dir.tmp"
+}
+
+# Lua 5.1 (Debian's lua5.1), the interpreter Argo CD's health checks are
+# written for; test/gitops runs deploy/argocd/health.lua with it.
+ensure_lua() {
+  if command -v lua5.1 >/dev/null; then return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing lua5.1 (apt-get)"
+    apt-get install -y lua5.1 >&2 || { apt-get update >&2 && apt-get install -y lua5.1 >&2; }
+  else
+    log "lua5.1 is missing: install it (Debian/Ubuntu: sudo apt-get install -y lua5.1) to run test/gitops"
+  fi
+}
