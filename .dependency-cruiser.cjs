@@ -2,7 +2,8 @@
 //   cli, operator (wiring)  →  controllers, access  →  adapters, policy  →  runtime, api
 // Arrows only point down and never form a circle; the runtime knows nothing of
 // AWS or GitLab; one kind's controller never reaches into another's; product
-// code never imports the testbed, tests or scripts, and scripts never import tests.
+// code never imports the testbed, tests or scripts; the testbed and scripts never
+// import tests, and the testbed never imports scripts.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -16,7 +17,8 @@ module.exports = {
     {
       name: 'wiring-is-on-top',
       severity: 'error',
-      comment: 'operator.ts, cli.ts and config.ts wire the process together; only the entry point imports them.',
+      comment:
+        'operator.ts, cli.ts and config.ts wire the process together; only the entry point imports them.',
       from: { path: '^src/', pathNot: '^src/(cli|operator)\\.ts$' },
       to: { path: '^src/(cli|operator|config)\\.ts$' },
     },
@@ -72,9 +74,17 @@ module.exports = {
     {
       name: 'scripts-do-not-import-tests',
       severity: 'error',
-      comment: 'The demo, bench and chaos scripts use the testbed, never test code.',
+      comment:
+        'The demo, bench and chaos scripts and the testbed never import test code (it would drag vitest into npm run demo).',
       from: { path: '^(scripts|testbed)/' },
       to: { path: '^test/' },
+    },
+    {
+      name: 'testbed-below-scripts',
+      severity: 'error',
+      comment: 'The testbed serves the scripts and the tests alike; it imports neither.',
+      from: { path: '^testbed/' },
+      to: { path: '^scripts/' },
     },
   ],
   options: {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`): sets up everything it needs on a
 # fresh machine (Node 24, npm packages, etcd + kube-apiserver + kubectl, moto, helm),
-# then runs the linter, the type checker and the whole test suite on Node 24.
+# then runs the linter, the type checker, the import-layering check and the
+# whole test suite on Node 24.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source testbed/setup/env.sh
@@ -17,6 +18,8 @@ log "set-up took $(( $(date +%s) - began )) s (node $(node --version))"
 
 node_modules/.bin/biome check .
 node_modules/.bin/tsc --noEmit -p tsconfig.json
+# The layering of src/ and of the folders around it (.dependency-cruiser.cjs).
+node_modules/.bin/depcruise src scripts testbed test --config .dependency-cruiser.cjs
 
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

@@ -124,8 +124,8 @@ describe('the CRD accepts well-formed GitLab paths and refs', () => {
         fc.array(
           fc.record({
             where: fc.oneof(
-              fc.tuple(fc.constant('project'), goodProjectPath),
-              fc.tuple(fc.constant('group'), goodPath),
+              goodProjectPath.map((p): [string, string] => ['project', p]),
+              goodPath.map((p): [string, string] => ['group', p]),
             ),
             refType: fc.constantFrom('branch', 'tag', 'any'),
             refs: fc.array(goodRef, { minLength: 1, maxLength: 3 }),

@@ -8,9 +8,10 @@ import { runSteps, type Step } from '../../runtime/reconcile/steps.ts';
 import { keyOf } from '../../runtime/transport/kube.ts';
 import { CreatedArns } from './created.ts';
 import { finalizeConnection } from './delete.ts';
+import { ConnectionListing } from './listing.ts';
 import { type ConnectionDeps, type ConnectionState, type Ctx, newState } from './state.ts';
 import { authorizationStep } from './steps/authorization.ts';
-import { ConnectionListing, connectionStep } from './steps/connection.ts';
+import { connectionStep } from './steps/connection.ts';
 import { hostStep } from './steps/host.ts';
 import { tagsStep } from './steps/tags.ts';
 

@@ -7,8 +7,8 @@ import type { Condition } from '../../runtime/transport/kube.ts';
 import type { Arns, CreatedArns } from './created.ts';
 import { type Resolved, resolve } from './defaults.ts';
 import { desiredTags } from './desired.ts';
+import type { ConnectionListing } from './listing.ts';
 import type { PendingConnections } from './metrics.ts';
-import type { ConnectionListing } from './steps/connection.ts';
 
 export type Ctx = ReconcileContext<GitLabConnection>;
 export type Status = GitLabConnectionStatus & { conditions?: Condition[] };

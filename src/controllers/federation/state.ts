@@ -17,7 +17,6 @@ import type { SecretReader } from '../shared/secrets.ts';
 import type { RefusedEntry } from './conditions.ts';
 import { type Resolved, resolve } from './defaults.ts';
 import type { DesiredVariable } from './desired.ts';
-import type { RoleResult } from './steps/role.ts';
 
 export type Ctx = ReconcileContext<GitLabAwsFederation>;
 export type Status = GitLabAwsFederationStatus & { conditions?: Condition[] };
@@ -87,6 +86,15 @@ export class SharedFacts {
     }
     return port;
   }
+}
+
+/** What the role step did. */
+export interface RoleResult {
+  arn: string;
+  created: boolean;
+  trustChanged: boolean;
+  /** What was changed, in words, for events. */
+  changes: string[];
 }
 
 /** What the access step found: the trust policy's subjects and what it left out. */

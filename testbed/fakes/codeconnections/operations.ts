@@ -10,7 +10,7 @@
 //   UpdateHost: Conflict, ResourceNotFound, ResourceUnavailable, UnsupportedOperation
 // plus the framework's ValidationException (see validation.ts). Where the documents do not say
 // which of these a situation gets, the choice is marked GUESS and listed in docs/fakes.md.
-import type { ResolvedOptions } from './index.ts';
+import type { ResolvedOptions } from './options.ts';
 import {
   type Handler,
   limitExceeded,

@@ -13,15 +13,7 @@ import { describeOwner, ownershipOf } from '../../shared/ownership.ts';
 import { deleteRole } from '../cleanup.ts';
 import { REASONS, ROLE_READY } from '../conditions.ts';
 import { compact, type DesiredRole, desiredRole, largestEntries, roleNameOf, withItem } from '../desired.ts';
-import type { FederationState } from '../state.ts';
-
-export interface RoleResult {
-  arn: string;
-  created: boolean;
-  trustChanged: boolean;
-  /** What was changed, in words, for events. */
-  changes: string[];
-}
+import type { FederationState, RoleResult } from '../state.ts';
 
 export const roleStep: Step<FederationState> = {
   name: 'role',
