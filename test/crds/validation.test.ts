@@ -209,7 +209,7 @@ const INVALID: InvalidCase[] = [
     kind: 'federation',
     patch: { requireProtectedRefs: true, gitlab: { tokenSecretRef: null }, ciVariables: null },
     error:
-      'spec.requireProtectedRefs: Invalid value: "object": requireProtectedRefs needs gitlab.tokenSecretRef: the operator reads the protected branches and tags with this GitLab token',
+      'spec.requireProtectedRefs: Invalid value: requireProtectedRefs needs gitlab.tokenSecretRef: the operator reads the protected branches and tags with this GitLab token',
   },
   {
     name: 'group path with *',

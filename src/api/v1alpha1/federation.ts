@@ -24,7 +24,7 @@ const projectPath = (what: string) =>
   Type.Optional(
     Type.String({
       description: `Full path of a GitLab project with its namespace, e.g. payments/api. ${what}`,
-      minLength: 3,
+      minLength: 1,
       maxLength: 255,
       pattern: PATTERNS.gitlabProjectPath,
     }),

@@ -44,19 +44,16 @@ export const variablesStep: Step<FederationState> = {
     const gitlab = await gitlabOf(s);
     if (!s.variables) {
       // No longer asked for: ours go from where they were, and the condition with them.
-      const left = gitlab ? await leaveOldTargets(s, gitlab, undefined) : { changes: [], stillRecorded: [] };
-      s.changes.push(...left.changes);
-      if (left.stillRecorded.length) s.status.ciVariables = left.stillRecorded;
-      else delete s.status.ciVariables;
+      if (gitlab) s.changes.push(...(await leaveOldTargets(s, gitlab, undefined)));
+      delete s.status.ciVariables;
       s.ctx.conditions.remove(CI_VARIABLES_READY);
       return next();
     }
     const { target, desired } = s.variables;
     const result = await ensureVariables(gitlab!, target, desired, s.r.owner);
     s.existingVariables = result.existing;
-    const left = await leaveOldTargets(s, gitlab!, target);
-    s.changes.push(...left.changes, ...result.changes);
-    s.status.ciVariables = [...left.stillRecorded, ...result.written];
+    s.changes.push(...(await leaveOldTargets(s, gitlab!, target)), ...result.changes);
+    s.status.ciVariables = result.written;
     if (result.conflicts.length) {
       throw new TerminalError(
         REASONS.variableOwnedElsewhere,
@@ -74,27 +71,20 @@ export const variablesStep: Step<FederationState> = {
   },
 };
 
-/**
- * Removes our variables from targets the status records and the spec no longer
- * names. A target stays recorded until a listing finds none of ours there: a
- * write that a killed process left in flight may land after this one.
- */
+/** Removes our variables from targets the status records and the spec no longer names. */
 async function leaveOldTargets(
   s: FederationState,
   gitlab: GitLabPort,
   current: Target | undefined,
-): Promise<{ changes: string[]; stillRecorded: VariableRef[] }> {
+): Promise<string[]> {
   const now = current ? describeTarget(current) : undefined;
-  const recorded = (s.fed.status?.ciVariables ?? []).filter((v) => v.target !== now);
+  const old = [...new Set((s.fed.status?.ciVariables ?? []).map((v) => v.target))].filter((t) => t !== now);
   const changes: string[] = [];
-  const stillRecorded: VariableRef[] = [];
-  for (const text of new Set(recorded.map((v) => v.target))) {
+  for (const text of old) {
     const target = parseTarget(text);
-    const deleted = target ? await deleteOwnedVariables(gitlab, target, s.r.owner) : [];
-    changes.push(...deleted);
-    if (deleted.length) stillRecorded.push(...recorded.filter((v) => v.target === text));
+    if (target) changes.push(...(await deleteOwnedVariables(gitlab, target, s.r.owner)));
   }
-  return { changes, stillRecorded };
+  return changes;
 }
 
 interface VariableRef {
