@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getCondition, kstatusViolations } from '../../src/runtime/reconcile/conditions.ts';
-import { done, RetryableError, TerminalError, wait } from '../../src/runtime/reconcile/outcome.ts';
+import { done, RetryableError, TerminalError, WaitError, wait } from '../../src/runtime/reconcile/outcome.ts';
 import { summarize } from '../../src/runtime/reconcile/summarize.ts';
 
 const at = (iso: string) => () => new Date(iso);
@@ -52,6 +52,33 @@ describe('summarize: one place from outcome to conditions and queue action', () 
       reconciling: undefined,
       stalled: ['True', 'InvalidSpec'],
       observedGeneration: 3,
+    },
+    {
+      name: 'terminal error fixed outside the spec: looked at again each resync',
+      ended: { error: new TerminalError('AWSAccessDenied', 'grant iam:GetRole', { recheck: true }) },
+      queue: { kind: 'requeueAfter', delayMs: 600_000 },
+      ready: ['False', 'AWSAccessDenied'],
+      reconciling: undefined,
+      stalled: ['True', 'AWSAccessDenied'],
+      observedGeneration: 3,
+    },
+    {
+      name: 'terminal error looked at again sooner',
+      ended: { error: new TerminalError('GitLabUnauthorized', 'new token', { recheckAfterMs: 30_000 }) },
+      queue: { kind: 'requeueAfter', delayMs: 30_000 },
+      ready: ['False', 'GitLabUnauthorized'],
+      reconciling: undefined,
+      stalled: ['True', 'GitLabUnauthorized'],
+      observedGeneration: 3,
+    },
+    {
+      name: 'a wait thrown from deep inside is a wait',
+      ended: { error: new WaitError(60_000, 'SecretNotFound', 'create Secret gitlab-token') },
+      queue: { kind: 'requeueAfter', delayMs: 60_000 },
+      ready: ['False', 'SecretNotFound'],
+      reconciling: ['True', 'SecretNotFound'],
+      stalled: undefined,
+      observedGeneration: undefined,
     },
   ] as const;
 
