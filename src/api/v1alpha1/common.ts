@@ -90,7 +90,7 @@ export const PATTERNS = {
   secretName: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
   secretKey: '^[-._a-zA-Z0-9]+$',
   ciVariableName: '^[A-Za-z0-9_]+$',
-  /** Durations as src/runtime/duration.ts parses them: 30s, 12h, 30d, 1h30m. */
+  /** Durations as src/runtime/process/duration.ts parses them: 30s, 12h, 30d, 1h30m. */
   duration: '^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$',
 } as const;
 
