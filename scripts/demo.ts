@@ -212,6 +212,9 @@ async function main(): Promise<void> {
   [gitlab, cc] = await Promise.all([startGitLabFake({ tls: true }), startCodeConnectionsFake()]);
   gitlab.state.addProject('payments/api');
   gitlab.state.addProject('payments/libs/crypto');
+  // As most teams have it: the default branch and the release branches protected.
+  gitlab.state.protectBranch('payments/api', 'main');
+  gitlab.state.protectBranch('payments/api', 'release/*');
   gitlab.state.addMember({ project: 'payments/api' }, 'deployer', 'maintainer');
   gitlab.state.addMember({ group: 'payments/libs' }, 'deployer', 'owner');
   const token = gitlab.state.addToken('deployer', { scopes: ['api'] });

@@ -38,7 +38,7 @@ export class BenchResources {
       metadata: { name: `fed-${i}`, namespace: this.namespaces[i % NAMESPACES]! },
       spec: {
         gitlab: { url: this.gitlabUrl, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
-        access: [{ project: `bench/p${i}`, refs: ['main'], tags: ['v*'] }],
+        access: [{ project: `bench/p${i}`, refs: ['main'] }],
         ciVariables: { target: { project: `bench/p${i}` } },
       },
     };

@@ -58,7 +58,11 @@ export async function startTestbed(
   const caFile = join(ROOT, '.tmp', 'bench', 'gitlab-ca.pem');
   mkdirSync(join(ROOT, '.tmp', 'bench'), { recursive: true });
   writeFileSync(caFile, gitlab.tls!.caPem);
-  for (let i = 0; i < opts.projects; i++) gitlab.state.addProject(`bench/p${i}`);
+  // GitLab protects a new project's default branch unless an admin turned that off.
+  for (let i = 0; i < opts.projects; i++) {
+    gitlab.state.addProject(`bench/p${i}`);
+    gitlab.state.protectBranch(`bench/p${i}`, 'main');
+  }
   gitlab.state.addMember({ group: 'bench' }, 'deployer', 'maintainer');
   const token = gitlab.state.addToken('deployer', { scopes: ['api'] });
   return { cp, moto, proxy, gitlab, cc, caFile, token };
