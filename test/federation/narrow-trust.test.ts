@@ -137,21 +137,38 @@ describe('sub claim settings that drop a component', () => {
 describe('canonical paths and project IDs', () => {
   it('uses GitLab’s spelling of a path typed in another case, says so, and records the project ID', async () => {
     const { gitlab, ns, spec } = await setUp('spelling');
-    await apply(ns, federation('spelled', spec({ access: [{ project: 'Payments/API', refs: ['main'] }] })));
+    await apply(
+      ns,
+      federation(
+        'spelled',
+        spec({
+          access: [
+            { project: 'Payments/API', refs: ['main'] },
+            { group: 'PAYMENTS/libs', refType: 'tag', refs: ['v*'] },
+          ],
+        }),
+      ),
+    );
     const ready = await waitForCondition(ns, 'spelled', 'Ready', 'True');
-    expect(ready.status?.subjects).toEqual(['project_path:payments/api:ref_type:branch:ref:main']);
+    expect(ready.status?.subjects).toEqual([
+      'project_path:payments/api:ref_type:branch:ref:main',
+      'project_path:payments/libs/*:ref_type:tag:ref:v*',
+    ]);
     const id = gitlab.fake.state.project('payments/api')!.id;
     expect(ready.status?.projects).toEqual([{ path: 'payments/api', id }]);
-    const events = await eventsOf(ns, 'spelled');
-    expect(events).toContainEqual(
-      expect.objectContaining({
-        type: 'Warning',
-        reason: 'PathSpelling',
-        message: expect.stringContaining('GitLab spells payments/api'),
-      }),
+    const spelling = (await eventsOf(ns, 'spelled')).filter((e) => e.reason === 'PathSpelling');
+    expect(spelling.map((e) => [e.type, e.message])).toEqual(
+      expect.arrayContaining([
+        ['Warning', expect.stringContaining('names project Payments/API, which GitLab spells payments/api')],
+        ['Warning', expect.stringContaining('names group PAYMENTS/libs, which GitLab spells payments/libs')],
+      ]),
     );
     const job = await gitlab.fake.mintIdToken({ project: 'payments/api', ref: 'main', aud: gitlab.fake.url });
     expect((await checkToken(ns, 'spelled', job)).code).toBe(0);
+    // As typed, the pattern would never have matched: GitLab's sub carries its own spelling.
+    expect(JSON.parse(atob(job.split('.')[1]!)).sub).toBe(
+      'project_path:payments/api:ref_type:branch:ref:main',
+    );
   });
 
   it('refuses to trust a project deleted and re-created at the same path (ProjectReplaced)', async () => {

@@ -97,24 +97,41 @@ async function readFacts(
 /**
  * status.projects: each project the spec names, by GitLab's spelling and ID.
  * A replaced project keeps the ID it had, so it stays refused until a person
- * takes it out of the spec. A spelling that differs from GitLab's is said once.
+ * takes it out of the spec. A spelling that differs from GitLab's is said
+ * once: when the path first enters the status (a group's, its trust pattern).
  */
 function recordProjects(s: FederationState, facts: EntryFacts[], plans: EntryPlan[]): void {
   const before = s.fed.status?.projects ?? [];
+  const subjectsBefore = s.fed.status?.subjects ?? [];
   const projects = new Map<string, { path: string; id: number }>();
+  const sayOnce = (kind: string, spelled: string, canonical: string, known: boolean) => {
+    if (spelled === canonical || known) return;
+    s.ctx.events.event(
+      s.fed,
+      'Warning',
+      'PathSpelling',
+      `spec.access names ${kind} ${spelled}, which GitLab spells ${canonical}: the trust policy uses GitLab's spelling (the sub claim does); change the spec to match`,
+    );
+  };
   facts.forEach((f, i) => {
+    if (f.groupPath) {
+      const pattern = `project_path:${f.groupPath}/*:`;
+      sayOnce(
+        'group',
+        f.entry.group!,
+        f.groupPath,
+        subjectsBefore.some((x) => x.startsWith(pattern)),
+      );
+    }
     if (!f.project) return;
     const replaced = plans[i]!.refused?.reason === REASONS.projectReplaced;
     projects.set(f.project.path, { path: f.project.path, id: replaced ? f.recordedId! : f.project.id });
-    const spelled = f.entry.project!;
-    if (spelled !== f.project.path && !before.some((b) => b.path === f.project!.path)) {
-      s.ctx.events.event(
-        s.fed,
-        'Warning',
-        'PathSpelling',
-        `spec.access names project ${spelled}, which GitLab spells ${f.project.path}: the trust policy uses GitLab's spelling (the sub claim does); change the spec to match`,
-      );
-    }
+    sayOnce(
+      'project',
+      f.entry.project!,
+      f.project.path,
+      before.some((b) => b.path === f.project!.path),
+    );
   });
   if (projects.size) s.status.projects = [...projects.values()].sort((a, b) => a.path.localeCompare(b.path));
   else delete s.status.projects;
