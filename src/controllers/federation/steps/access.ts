@@ -1,4 +1,4 @@
-// Step 3: who may assume the role. Each access entry is read in GitLab the way
+// Who may assume the role. Each access entry is read in GitLab the way
 // GitLab will build the job's sub claim: the project's path as GitLab spells
 // it, its ID (a project re-created at the same path is another project), its
 // ci_id_token_sub_claim_components, and its protected branches or tags. An

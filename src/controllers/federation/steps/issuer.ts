@@ -1,4 +1,4 @@
-// Step 1: the issuer, discovered as AWS will discover it at job time. The
+// The issuer, discovered as AWS will discover it at job time. The
 // provider URL, its ARN and the condition keys all come from the document's
 // issuer, never from string-building on spec.gitlab.url.
 import { discoverIssuer, serverThumbprint } from '../../../adapters/gitlab/discovery.ts';

@@ -1,4 +1,4 @@
-// Step 8: IAM is eventually consistent. After a create or a trust change the
+// IAM is eventually consistent. After a create or a trust change the
 // federation says Ready=False (Propagating) for --propagation-delay, so that a
 // pipeline triggered by Ready does not race IAM. Then RoleReady says whether
 // the role trusts what the spec asks: an entry left out (a claim too coarse to

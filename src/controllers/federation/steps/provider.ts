@@ -1,4 +1,4 @@
-// Step 2: the shared IAM OIDC provider, one per issuer URL per account, used by
+// The shared IAM OIDC provider, one per issuer URL per account, used by
 // every federation of that GitLab instance. Created if absent (and tagged as
 // ours), adopted if present. Each audience the operator adds is remembered in
 // a tag first, so that it only ever removes what it added; a thumbprint is

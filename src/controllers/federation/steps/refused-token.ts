@@ -1,5 +1,6 @@
 // Before anything else: a federation stalled because GitLab refused its token
-// (401, 403) recovers when someone puts a new token into the Secret. The
+// (401, 403, or a 404 for a project an under-scoped token cannot see) recovers
+// when someone puts a new token into the Secret. The
 // Secret is read again every --connection-poll-interval (30 s; a GET, as every
 // reconcile does); while it holds the token that was refused, nothing else is
 // called and the status stays as it is. A new token, a new generation, or the
@@ -8,7 +9,7 @@ import { TerminalError } from '../../../runtime/reconcile/outcome.ts';
 import { next, type Step } from '../../../runtime/reconcile/steps.ts';
 import { type FederationState, gitlabOf } from '../state.ts';
 
-const REFUSALS = new Set(['GitLabUnauthorized', 'GitLabForbidden']);
+const REFUSALS = new Set(['GitLabUnauthorized', 'GitLabForbidden', 'GitLabNotFound']);
 
 export const refusedTokenStep: Step<FederationState> = {
   name: 'refused-token',

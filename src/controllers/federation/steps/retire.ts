@@ -1,4 +1,4 @@
-// Step 9: once the current role is Ready, what an earlier spec made goes: a
+// Once the current role is Ready, what an earlier spec made goes: a
 // role made under another name, path or account, and an audience added under
 // another audience, GitLab instance or account. No role the federation made is
 // left behind assumable; an audience stays while another federation uses it.
@@ -7,8 +7,7 @@ import { providerUrlOf } from '../../../policy/trust-policy.ts';
 import { next, type Step } from '../../../runtime/reconcile/steps.ts';
 import { deleteRole, releaseAudience } from '../cleanup.ts';
 import { resolve } from '../defaults.ts';
-import type { FederationDeps, FederationState } from '../state.ts';
-import { providerKey } from '../state.ts';
+import { type FederationState, providerKey } from '../state.ts';
 
 export const retireStep: Step<FederationState> = {
   name: 'retire',
@@ -33,12 +32,7 @@ export const retireStep: Step<FederationState> = {
 
 /** Releases an audience at a provider, unless another live federation of this cluster uses it there. */
 export async function releaseRetired(
-  s: {
-    ctx: FederationState['ctx'];
-    deps: FederationDeps;
-    r: FederationState['r'];
-    shared: FederationState['shared'];
-  },
+  s: FederationState,
   old: { providerArn: string; audience: string; managedThrough?: string },
 ): Promise<string[]> {
   const url = old.providerArn.slice(old.providerArn.indexOf(':oidc-provider/') + ':oidc-provider/'.length);

@@ -1,4 +1,4 @@
-// Step 4: the role. Its trust policy admits exactly the subjects the access
+// The role. Its trust policy admits exactly the subjects the access
 // step found; it is computed and measured before IAM sees it. The role
 // belongs to the federation: description, session duration, boundary, tags,
 // managed and inline policies converge exactly to the spec (documents compared

@@ -1,4 +1,4 @@
-// Steps 5 and 6: the CI/CD variables jobs need (ROLE_ARN and the region). The
+// The CI/CD variables jobs need (ROLE_ARN and the region). The
 // target is recorded in the status before anything is written to it (a
 // checkpoint between the two steps), so that a later change of target, or a
 // crash, never loses track of a variable the operator wrote. Ours carry an
