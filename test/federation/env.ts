@@ -99,6 +99,16 @@ export async function createTokenSecret(
   await apply(namespace, { apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: { token } });
 }
 
+/** The GitLab instance's CA bundle, for spec.gitlab.caSecretRef {name: gitlab-ca}. */
+export async function createCaSecret(namespace: string, caPem: string, name = 'gitlab-ca'): Promise<void> {
+  await apply(namespace, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name },
+    stringData: { 'ca.crt': caPem },
+  });
+}
+
 export function federation(
   name: string,
   spec: Record<string, unknown>,

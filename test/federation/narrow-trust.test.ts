@@ -16,6 +16,7 @@ import { kubectl } from '../harness/kube.ts';
 import {
   apply,
   checkToken,
+  createCaSecret,
   eventsOf,
   federation,
   getFederation,
@@ -301,12 +302,7 @@ describe('audiences and thumbprints', () => {
     await iam.send(
       new CreateOpenIDConnectProviderCommand({ Url: url, ClientIDList: [url], ThumbprintList: someoneElses }),
     );
-    await apply(ns, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'gitlab-ca' },
-      stringData: { 'ca.crt': gitlab.fake.tls!.caPem },
-    });
+    await createCaSecret(ns, gitlab.fake.tls!.caPem);
     await apply(
       ns,
       federation(

@@ -13,6 +13,7 @@ import { waitFor } from '../../testbed/processes.ts';
 import { kubectl } from '../harness/kube.ts';
 import {
   apply,
+  createCaSecret,
   createTokenSecret,
   eventsOf,
   federation,
@@ -119,12 +120,7 @@ describe('self-managed GitLab with a private CA', () => {
       'AWS fetches it the same way at job time',
     );
 
-    await apply(ns, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'gitlab-ca' },
-      stringData: { 'ca.crt': gitlab.fake.tls!.caPem },
-    });
+    await createCaSecret(ns, gitlab.fake.tls!.caPem);
     await apply(
       ns,
       federation('ca', spec({ gitlab: { ...spec().gitlab, caSecretRef: { name: 'gitlab-ca' } } })),
