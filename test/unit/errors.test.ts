@@ -42,6 +42,20 @@ describe('AWS errors', () => {
     expect((err as TerminalError).reason).toBe(reason);
     expect(err.message).toContain(text);
   });
+
+  it('looks again each resync at what a person fixes outside the spec, not at a spec that is wrong', () => {
+    const recheck = (name: string) =>
+      (classifyAwsError(aws(name, 'm'), 'iam:CreateRole', 'role r') as TerminalError).recheck;
+    expect(['AccessDenied', 'LimitExceededException', 'NoSuchEntityException'].map(recheck)).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect(['MalformedPolicyDocumentException', 'InvalidInputException'].map(recheck)).toEqual([
+      false,
+      false,
+    ]);
+  });
 });
 
 describe('GitLab errors', () => {
@@ -72,5 +86,7 @@ describe('GitLab errors', () => {
     expect((err as TerminalError).reason).toBe(reason);
     expect(err.message).toContain(text);
     if (status === 429) expect((err as RetryableError).retryAfterMs).toBe(5000);
+    // A token, a membership or a project is fixed outside the spec; a refused value is not.
+    if (err instanceof TerminalError) expect(err.recheck).toBe([401, 403, 404].includes(status));
   });
 });
