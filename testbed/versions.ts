@@ -4,7 +4,6 @@
 import versions from './versions.json' with { type: 'json' };
 
 export const VERSIONS: Readonly<{
-  node: string;
   kubernetes: string;
   etcd: string;
   moto: string;

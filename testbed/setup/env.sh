@@ -6,12 +6,14 @@ export GITLAB_AWS_OPERATOR_CACHE=$GAO_CACHE
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 # The versions come from testbed/versions.json, which the TypeScript side reads
-# too. This runs before Node.js 24 is installed, so the machine's own node (any
+# too, and Node.js's from .nvmrc, where nvm, setup-node and Renovate look for it.
+# This runs before Node.js 24 is installed, so the machine's own node (any
 # version with npm, which the set-up needs anyway) reads the JSON.
 command -v node >/dev/null || { log "Node.js (any version, with npm) is needed to set up the testbed"; exit 1; }
-read -r GAO_NODE_VERSION GAO_K8S_VERSION GAO_ETCD_VERSION GAO_MOTO_VERSION GAO_HELM_VERSION < <(
+GAO_NODE_VERSION=$(tr -d '[:space:]' <"$(dirname "${BASH_SOURCE[0]}")/../../.nvmrc")
+read -r GAO_K8S_VERSION GAO_ETCD_VERSION GAO_MOTO_VERSION GAO_HELM_VERSION < <(
   node -e 'const v = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    const all = [v.node, v.kubernetes, v.etcd, v.moto, v.helm];
+    const all = [v.kubernetes, v.etcd, v.moto, v.helm];
     if (!all.every((x) => /^[0-9][0-9A-Za-z.+-]*$/.test(x ?? ""))) throw new Error(`bad versions.json: ${JSON.stringify(v)}`);
     console.log(all.join(" "));' "$(dirname "${BASH_SOURCE[0]}")/../versions.json"
 )
