@@ -7,7 +7,6 @@ import { decodeJwt } from 'jose';
 import { AwsClients } from '../adapters/aws/clients.ts';
 import { federationResource, type GitLabAwsFederation } from '../api/v1alpha1/index.ts';
 import { resolve } from '../controllers/federation/defaults.ts';
-
 import { parsePolicy } from '../policy/iam-document.ts';
 import { providerUrlOf } from '../policy/trust-policy.ts';
 import { type FlagSpec, parseFlags, UsageError, usage } from '../runtime/process/flags.ts';

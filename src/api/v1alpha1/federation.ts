@@ -371,6 +371,11 @@ export const GitLabAwsFederationSpecSchema = Type.Object(
   },
 );
 
+/** How the operator reaches something it made in another account. */
+const REACHED_THROUGH = Type.Optional(
+  Type.String({ description: 'The role the operator assumes to reach it.' }),
+);
+
 const VariableRefSchema = Type.Object(
   {
     target: Type.String({ description: 'The project or group, e.g. "project payments/api".' }),
@@ -429,9 +434,7 @@ export const GitLabAwsFederationStatusSchema = Type.Object(
               Type.Object(
                 {
                   arn: Type.String({ description: 'ARN of the role.' }),
-                  managedThrough: Type.Optional(
-                    Type.String({ description: 'The role the operator assumes to reach it.' }),
-                  ),
+                  managedThrough: REACHED_THROUGH,
                 },
                 { description: 'A role this federation made.' },
               ),
@@ -447,9 +450,7 @@ export const GitLabAwsFederationStatusSchema = Type.Object(
                 {
                   providerArn: Type.String({ description: 'ARN of the OIDC provider.' }),
                   audience: Type.String({ description: 'The audience (client ID).' }),
-                  managedThrough: Type.Optional(
-                    Type.String({ description: 'The role the operator assumes to reach it.' }),
-                  ),
+                  managedThrough: REACHED_THROUGH,
                 },
                 { description: 'An audience this federation added to a provider.' },
               ),

@@ -15,7 +15,7 @@ import { connectionStep } from './steps/connection.ts';
 import { hostStep } from './steps/host.ts';
 import { tagsStep } from './steps/tags.ts';
 
-export const STEPS: Step<ConnectionState>[] = [hostStep, connectionStep, tagsStep, authorizationStep];
+const STEPS: Step<ConnectionState>[] = [hostStep, connectionStep, tagsStep, authorizationStep];
 
 export class ConnectionReconciler implements Reconciler<GitLabConnection> {
   private readonly deps: ConnectionDeps;

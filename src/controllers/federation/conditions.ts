@@ -12,8 +12,6 @@ export const REFS_PROTECTED = 'RefsProtected';
 export const REASONS = {
   ready: 'Ready',
   discovered: 'Discovered',
-  issuerUnreachable: 'IssuerUnreachable',
-  issuerMismatch: 'IssuerMismatch',
   thumbprintLimit: 'ThumbprintLimit',
   propagating: 'Propagating',
   subClaimTooCoarse: 'SubClaimTooCoarse',
@@ -28,7 +26,6 @@ export const REASONS = {
   unprotectedRefs: 'UnprotectedRefs',
   protectionUnknown: 'ProtectionUnknown',
   methodNotSupported: 'MethodNotSupported',
-  tokenRequired: 'TokenRequired',
 } as const;
 
 /** Why an access entry is not in the trust policy at all. */

@@ -21,7 +21,7 @@ import { variablesStep, variablesTargetStep } from './steps/variables.ts';
 import { verdictStep } from './steps/verdict.ts';
 
 /** method: OIDC, in order. Deletion undoes them in reverse (delete.ts). */
-export const OIDC_STEPS: Step<FederationState>[] = [
+const OIDC_STEPS: Step<FederationState>[] = [
   refusedTokenStep,
   issuerStep,
   providerStep,
