@@ -109,7 +109,7 @@ afterAll(async () => {
   await op?.stop('SIGKILL');
   await denied?.op.stop('SIGKILL');
   await proxy?.close();
-  await gitlab?.fake.close();
+  await gitlab?.close();
   await moto?.stop();
 });
 

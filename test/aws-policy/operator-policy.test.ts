@@ -120,7 +120,7 @@ afterAll(async () => {
   await op?.stop('SIGKILL');
   await proxy?.close();
   await fake?.close();
-  await gitlab?.fake.close();
+  await gitlab?.close();
 });
 
 const policyArn = (name: string) => `arn:aws:iam::${ACCOUNT}:policy/${ns}-${name}`;

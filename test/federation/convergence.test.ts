@@ -46,7 +46,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await op?.stop('SIGKILL');
-  await gitlab?.fake.close();
+  await gitlab?.close();
 });
 
 const spec = (overrides: Record<string, unknown> = {}) => ({

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IAMClient } from '@aws-sdk/client-iam';
+import { DeleteOpenIDConnectProviderCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, inject } from 'vitest';
 import { stringify } from 'yaml';
@@ -40,6 +40,12 @@ export interface GitLabInstance {
   fake: GitLabFake;
   token: string;
   caFile: string;
+  /**
+   * Closes the fake, after deleting its issuer's OIDC provider from moto: moto
+   * outlives the test file, and a later fake on the same port has the same
+   * issuer, whose federations would adopt this provider, audiences and all.
+   */
+  close: () => Promise<void>;
 }
 
 /** A GitLab over HTTPS with payments/api (Maintainer), payments/libs (Owner) and a token with the api scope. */
@@ -53,7 +59,15 @@ export async function startGitLab(options: { pathPrefix?: string } = {}): Promis
   const caFile = join(tmpdir(), `gao-gitlab-ca-${process.pid}-${Math.random().toString(36).slice(2)}.pem`);
   writeFileSync(caFile, fake.tls!.caPem);
   removeOnExit(caFile);
-  return { fake, token, caFile };
+  return {
+    fake,
+    token,
+    caFile,
+    close: async () => {
+      await forgetProvider(fake.url);
+      await fake.close();
+    },
+  };
 }
 
 /**
@@ -175,6 +189,14 @@ export async function eventsOf(
   );
 }
 
+/** Deletes the OIDC provider of an issuer from moto, if there is one. */
+export async function forgetProvider(issuer: string): Promise<void> {
+  const arn = `arn:aws:iam::123456789012:oidc-provider/${issuer.replace('https://', '')}`;
+  await iamClient()
+    .send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn }))
+    .catch(() => undefined);
+}
+
 /**
  * For test files that give each test its own GitLab, namespace and operator:
  * returns a set-up function, and stops what it started after the file.
@@ -184,7 +206,7 @@ export function perTestSetUp() {
   const gitlabs: GitLabInstance[] = [];
   afterAll(async () => {
     await Promise.all(ops.map((op) => op.stop('SIGKILL')));
-    await Promise.all(gitlabs.map((g) => g.fake.close()));
+    await Promise.all(gitlabs.map((g) => g.close()));
   });
   return async (
     prefix: string,

@@ -48,7 +48,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await op?.stop('SIGKILL');
-  await gitlab?.fake.close();
+  await gitlab?.close();
 });
 
 describe('GitLabAwsFederation (OIDC)', () => {

@@ -55,7 +55,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await op?.stop('SIGKILL');
   await proxy?.close();
-  await gitlab?.fake.close();
+  await gitlab?.close();
 });
 
 const spec = (overrides: Record<string, unknown> = {}) => ({

@@ -50,7 +50,7 @@ export async function captureStatusObjects(): Promise<CaptureBed> {
   const stop = async () => {
     await op?.stop('SIGKILL');
     await fake?.close();
-    await gitlab?.fake.close();
+    await gitlab?.close();
   };
   try {
     gitlab = await startGitLab();

@@ -137,7 +137,7 @@ const started: { ops: OperatorProcess[]; gitlabs: GitLabInstance[]; closers: (()
 };
 afterAll(async () => {
   await Promise.all(started.ops.map((op) => op.stop('SIGKILL')));
-  await Promise.all(started.gitlabs.map((g) => g.fake.close()));
+  await Promise.all(started.gitlabs.map((g) => g.close()));
   await Promise.all(started.closers.map((close) => close()));
 });
 

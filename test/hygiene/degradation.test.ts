@@ -27,7 +27,7 @@ const ops: OperatorProcess[] = [];
 const gitlabs: GitLabInstance[] = [];
 afterAll(async () => {
   await Promise.all(ops.map((op) => op.stop('SIGKILL')));
-  await Promise.all(gitlabs.map((g) => g.fake.close()));
+  await Promise.all(gitlabs.map((g) => g.close()));
 });
 
 async function gitlabInstance(): Promise<GitLabInstance> {

@@ -56,7 +56,7 @@ describe('shared OIDC provider, created concurrently', () => {
       expect(spurious).toEqual([]);
     } finally {
       await op.stop('SIGKILL');
-      await gitlab.fake.close();
+      await gitlab.close();
     }
   }, 60_000);
 });

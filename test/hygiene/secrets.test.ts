@@ -101,7 +101,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await op?.stop('SIGKILL');
   await cc?.close();
-  await gitlab?.fake.close();
+  await gitlab?.close();
 });
 
 const spec = (secret: string, overrides: Record<string, unknown> = {}) => ({
