@@ -18,10 +18,15 @@ import {
   FEDERATION_SINGULAR,
   GitLabAwsFederationSpecSchema,
   GitLabAwsFederationStatusSchema,
+  GitLabAwsPolicySpecSchema,
   GitLabConnectionRootRules,
   GitLabConnectionSpecSchema,
   GitLabConnectionStatusSchema,
   GROUP,
+  POLICY_KIND,
+  POLICY_PLURAL,
+  POLICY_SHORT_NAMES,
+  POLICY_SINGULAR,
   VERSION,
 } from '../src/api/v1alpha1/index.ts';
 
@@ -44,7 +49,9 @@ interface KindSpec {
   shortNames: string[];
   description: string;
   spec: TSchema;
-  status: TSchema;
+  /** Absent: no status and no status subresource. */
+  status?: TSchema;
+  scope?: 'Namespaced' | 'Cluster';
   rootRules?: CelRule[];
   columns: PrinterColumn[];
 }
@@ -89,6 +96,23 @@ const KINDS: KindSpec[] = [
       AGE,
       { name: 'Host Status', type: 'string', jsonPath: '.status.hostStatus', priority: 1 },
       { name: 'Message', type: 'string', jsonPath: ready('message'), priority: 1 },
+    ],
+  },
+  {
+    kind: POLICY_KIND,
+    plural: POLICY_PLURAL,
+    singular: POLICY_SINGULAR,
+    shortNames: POLICY_SHORT_NAMES,
+    scope: 'Cluster',
+    description:
+      'GitLabAwsPolicy says what the GitLabAwsFederations and GitLabConnections of the namespaces it selects may ask for: which GitLab instances, groups and projects, which AWS accounts and regions, which role paths, boundaries and policies. Written by the platform team; a resource must satisfy every policy that selects its namespace.',
+    spec: GitLabAwsPolicySpecSchema,
+    columns: [
+      { name: 'GitLab', type: 'string', jsonPath: '.spec.gitlab.urls' },
+      { name: 'Paths', type: 'string', jsonPath: '.spec.gitlab.paths' },
+      { name: 'Role Path', type: 'string', jsonPath: '.spec.role.pathPrefix' },
+      AGE,
+      { name: 'Selector', type: 'string', jsonPath: '.spec.namespaceSelector', priority: 1 },
     ],
   },
 ];
@@ -163,7 +187,7 @@ function buildCrd(k: KindSpec): Json {
       kind: { description: `Kind of this object: ${k.kind}.`, type: 'string' },
       metadata: { type: 'object' },
       spec: structural(k.spec, 'spec'),
-      status: structural(k.status, 'status'),
+      ...(k.status ? { status: structural(k.status, 'status') } : {}),
     },
     ...(k.rootRules ? { 'x-kubernetes-validations': k.rootRules as unknown as Json } : {}),
   };
@@ -181,13 +205,13 @@ function buildCrd(k: KindSpec): Json {
         shortNames: k.shortNames,
         categories: [CATEGORY],
       },
-      scope: 'Namespaced',
+      scope: k.scope ?? 'Namespaced',
       versions: [
         {
           name: VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          ...(k.status ? { subresources: { status: {} } } : {}),
           additionalPrinterColumns: k.columns as unknown as Json,
           schema: { openAPIV3Schema },
         },

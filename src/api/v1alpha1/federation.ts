@@ -47,8 +47,7 @@ function principalFields(kind: 'role' | 'user') {
   return {
     path: Type.Optional(
       Type.String({
-        description: `IAM path of the ${kind}: / or /segments/ (e.g. /gitlab/).`,
-        default: '/',
+        description: `IAM path of the ${kind}: / or /segments/ (e.g. /gitlab/). Default: the pathPrefix of the GitLabAwsPolicy that selects the namespace, else /.`,
         maxLength: 512,
         pattern: PATTERNS.iamPath,
       }),

@@ -3,10 +3,12 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { GitLabConnectionSpec, GitLabConnectionStatus } from './connection.ts';
 import type { GitLabAwsFederationSpec, GitLabAwsFederationStatus } from './federation.ts';
+import type { GitLabAwsPolicySpec } from './policy.ts';
 
 export * from './common.ts';
 export * from './connection.ts';
 export * from './federation.ts';
+export * from './policy.ts';
 
 export const GROUP = 'gitlab-aws.io';
 export const VERSION = 'v1alpha1';
@@ -23,12 +25,23 @@ export const CONNECTION_PLURAL = 'gitlabconnections';
 export const CONNECTION_SINGULAR = 'gitlabconnection';
 export const CONNECTION_SHORT_NAMES = ['glconn'];
 
+export const POLICY_KIND = 'GitLabAwsPolicy';
+export const POLICY_PLURAL = 'gitlabawspolicies';
+export const POLICY_SINGULAR = 'gitlabawspolicy';
+export const POLICY_SHORT_NAMES = ['glpol'];
+
 /** Group/version/plural/kind, the shape src/runtime's ResourceType expects. */
 export const federationResource = {
   group: GROUP,
   version: VERSION,
   plural: FEDERATION_PLURAL,
   kind: FEDERATION_KIND,
+} as const;
+export const policyResource = {
+  group: GROUP,
+  version: VERSION,
+  plural: POLICY_PLURAL,
+  kind: POLICY_KIND,
 } as const;
 export const connectionResource = {
   group: GROUP,
@@ -51,4 +64,12 @@ export interface GitLabConnection {
   metadata: V1ObjectMeta;
   spec: GitLabConnectionSpec;
   status?: GitLabConnectionStatus;
+}
+
+/** Cluster-scoped: metadata.namespace is empty. */
+export interface GitLabAwsPolicy {
+  apiVersion: string;
+  kind: string;
+  metadata: V1ObjectMeta;
+  spec: GitLabAwsPolicySpec;
 }
