@@ -151,6 +151,14 @@ export const FLAGS: FlagSpec[] = [
     help: 'wait after IAM trust changes before Ready',
   },
   {
+    name: 'tenancy',
+    env: 'TENANCY',
+    type: 'string',
+    default: 'restricted',
+    help: 'restricted: every resource must satisfy the GitLabAwsPolicies that select its namespace, and a namespace no policy selects may create nothing; open: no limits (a single-team cluster). See docs/tenancy.md',
+    check: (v) => (v === 'restricted' || v === 'open' ? undefined : 'must be restricted or open'),
+  },
+  {
     name: 'max-trust-policy-size',
     env: 'MAX_TRUST_POLICY_SIZE',
     type: 'integer',
@@ -233,6 +241,7 @@ export interface OperatorConfig {
   resyncIntervalMs: number;
   propagationDelayMs: number;
   maxTrustPolicySize: number;
+  tenancy: 'restricted' | 'open';
   awsRateLimit: RateLimit;
   gitlabRateLimit: RateLimit;
   connectionPollIntervalMs: number;
@@ -279,6 +288,7 @@ export function parseCommandLine(
     resyncIntervalMs: v['resync-interval'] as number,
     propagationDelayMs: v['propagation-delay'] as number,
     maxTrustPolicySize: v['max-trust-policy-size'] as number,
+    tenancy: v.tenancy as 'restricted' | 'open',
     awsRateLimit: { qps: v['aws-qps'] as number, burst: v['aws-burst'] as number },
     gitlabRateLimit: { qps: v['gitlab-qps'] as number, burst: v['gitlab-burst'] as number },
     connectionPollIntervalMs: v['connection-poll-interval'] as number,

@@ -54,14 +54,22 @@ export function startOperatorProcess(
 /**
  * The start of every product operator's command line in tests, the demo and the
  * bench: `run`, the namespaces to watch (all when undefined), ports picked by the OS.
+ * Tenancy is open unless asked: most tests are about something else, and the
+ * tenancy tests and the demo write the GitLabAwsPolicies they run under.
  * The kubeconfig is explicit so that the testbed does not depend on the test runner
  * (tests pass `inject('kubeconfig')`).
  */
-export function runArgs(namespaces: string | undefined, kubeconfig: string): string[] {
+export function runArgs(
+  namespaces: string | undefined,
+  kubeconfig: string,
+  tenancy: 'open' | 'restricted' = 'open',
+): string[] {
   return [
     'run',
     '--kubeconfig',
     kubeconfig,
+    '--tenancy',
+    tenancy,
     ...(namespaces === undefined ? [] : ['--namespaces', namespaces]),
     '--metrics-addr',
     '127.0.0.1:0',

@@ -28,6 +28,8 @@ describe('the chart', () => {
     const objects = await render();
     expect(objects.map((o) => o.kind).sort()).toEqual([
       'ClusterRole',
+      'ClusterRole', // tenancy: policies and namespaces, read-only
+      'ClusterRoleBinding',
       'ClusterRoleBinding',
       'Deployment',
       'PodDisruptionBudget',
@@ -54,6 +56,7 @@ describe('the chart', () => {
       '--resync-interval=10m',
       '--propagation-delay=10s',
       '--max-trust-policy-size=2048',
+      '--tenancy=restricted',
       '--cluster-id=default',
       '--max-concurrent-reconciles=4',
       '--log-level=info',
@@ -92,6 +95,7 @@ describe('the chart', () => {
       resyncInterval: '5m',
       propagationDelay: '30s',
       maxTrustPolicySize: 4096,
+      tenancy: 'open',
       clusterId: 'prod-eu',
       awsRegion: 'eu-west-1',
       logLevel: 'debug',
@@ -112,6 +116,7 @@ describe('the chart', () => {
       '--resync-interval=5m',
       '--propagation-delay=30s',
       '--max-trust-policy-size=4096',
+      '--tenancy=open',
       '--cluster-id=prod-eu',
       '--max-concurrent-reconciles=4',
       '--log-level=debug',

@@ -23,7 +23,9 @@ describe('helm install, upgrade and uninstall', () => {
     expect(manifest.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
       [
         `ClusterRole/${fullname}`,
+        `ClusterRole/${fullname}-tenancy`,
         `ClusterRoleBinding/${fullname}`,
+        `ClusterRoleBinding/${fullname}-tenancy`,
         `Deployment/${fullname}`,
         `PodDisruptionBudget/${fullname}`,
         `Role/${fullname}-leader-election`,

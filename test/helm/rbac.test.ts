@@ -21,6 +21,7 @@ import {
   waitForCondition,
 } from '../federation/env.ts';
 import { createNamespace, kubectl } from '../harness/kube.ts';
+import { applyPolicy } from '../tenancy/policies.ts';
 import {
   CHART,
   find,
@@ -77,6 +78,16 @@ const WATCH_GRANTS = [
   'core/events:create',
   'core/events:patch',
 ].sort();
+// --tenancy restricted (the chart's default), controllers/shared/tenancy.ts:
+// list and watch the GitLabAwsPolicies and the namespaces' labels, in every mode.
+const TENANCY_GRANTS = [
+  'gitlab-aws.io/gitlabawspolicies:get',
+  'gitlab-aws.io/gitlabawspolicies:list',
+  'gitlab-aws.io/gitlabawspolicies:watch',
+  'core/namespaces:get',
+  'core/namespaces:list',
+  'core/namespaces:watch',
+].sort();
 const leaseGrants = (id: string) =>
   [
     'coordination.k8s.io/leases:create',
@@ -89,8 +100,11 @@ const rulesOf = (o: K8sObject) => (o as unknown as { rules: Rule[] }).rules;
 describe('the chart’s RBAC grants exactly what the operator uses', () => {
   it('cluster-wide: a ClusterRole for the kinds, Secrets and Events; a Role for the Lease', async () => {
     const objects = await render();
-    const [clusterRole] = find(objects, 'ClusterRole');
+    const [clusterRole, tenancy] = find(objects, 'ClusterRole');
     expect(grants(rulesOf(clusterRole!))).toEqual(WATCH_GRANTS);
+    expect(tenancy!.metadata.name).toBe('gao-gitlab-aws-operator-tenancy');
+    expect(grants(rulesOf(tenancy!))).toEqual(TENANCY_GRANTS);
+    expect(find(await render({ tenancy: 'open' }), 'ClusterRole')).toHaveLength(1);
     const roles = find(objects, 'Role');
     expect(roles.map((r) => `${r.metadata.namespace}/${r.metadata.name}`)).toEqual([
       'gao-system/gao-gitlab-aws-operator-leader-election',
@@ -102,13 +116,16 @@ describe('the chart’s RBAC grants exactly what the operator uses', () => {
     ]);
   });
 
-  it('namespaced mode: a Role per watched namespace and no cluster-wide grant', async () => {
+  it('namespaced mode: a Role per watched namespace; cluster-wide only the read-only tenancy grant', async () => {
     const objects = await render({
       watchNamespaces: ['team-a', 'team-b'],
       leaderElection: { id: 'shard-a' },
     });
-    expect(find(objects, 'ClusterRole')).toEqual([]);
-    expect(find(objects, 'ClusterRoleBinding')).toEqual([]);
+    expect(find(objects, 'ClusterRole').map((r) => grants(rulesOf(r)))).toEqual([TENANCY_GRANTS]);
+    expect(find(objects, 'ClusterRoleBinding')).toHaveLength(1);
+    const open = await render({ watchNamespaces: ['team-a'], tenancy: 'open' });
+    expect(find(open, 'ClusterRole')).toEqual([]);
+    expect(find(open, 'ClusterRoleBinding')).toEqual([]);
     const roles = find(objects, 'Role');
     expect(roles.map((r) => `${r.metadata.namespace}/${r.metadata.name}`).sort()).toEqual([
       'gao-system/gao-gitlab-aws-operator-leader-election',
@@ -311,6 +328,11 @@ async function connectionLifecycle(
   expect(fake.connections()).toEqual([]);
 }
 
+/** The chart runs --tenancy restricted: the work namespace gets what the lifecycles use. */
+const testPolicy = (gitlab: GitLabInstance) => ({
+  gitlab: { urls: [gitlab.fake.url, 'https://gitlab.com'], paths: ['payments'] },
+});
+
 describe('the operator runs with nothing but the chart’s RBAC', () => {
   it('cluster-wide with a label selector (one shard): both kinds through create, update and delete', async () => {
     const gitlab = await startGitLab();
@@ -336,6 +358,7 @@ describe('the operator runs with nothing but the chart’s RBAC', () => {
       },
     );
     const labels = { 'gitlab-aws.io/shard': shard };
+    started.closers.push(await applyPolicy(`helm-rbac-${shard}`, work, testPolicy(gitlab)));
     await failFastOnForbidden(op, async () => {
       await federationLifecycle(work, op, gitlab, labels);
       await connectionLifecycle(work, op, fake, labels);
@@ -352,7 +375,7 @@ describe('the operator runs with nothing but the chart’s RBAC', () => {
     expect(await op.stop()).toBe(0);
   }, 240_000);
 
-  it('namespaced mode: Roles in the watched namespace are enough, nothing cluster-wide is needed', async () => {
+  it('namespaced mode: Roles in the watched namespace and the read-only tenancy grant are enough', async () => {
     const gitlab = await startGitLab();
     started.gitlabs.push(gitlab);
     const fake = await startCodeConnectionsFake();
@@ -373,6 +396,7 @@ describe('the operator runs with nothing but the chart’s RBAC', () => {
         AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
       },
     );
+    started.closers.push(await applyPolicy(work, work, testPolicy(gitlab)));
     await failFastOnForbidden(op, async () => {
       await federationLifecycle(work, op, gitlab, {});
       await connectionLifecycle(work, op, fake, {});

@@ -6,13 +6,15 @@ import type { ProductDeps } from '../shared/registration.ts';
 import { PendingConnections } from './metrics.ts';
 import { ConnectionReconciler } from './reconciler.ts';
 
-export const connectionController = (deps: ProductDeps) =>
-  new Controller<GitLabConnection>({
+export function connectionController(deps: ProductDeps): Controller<GitLabConnection> {
+  const controller = new Controller<GitLabConnection>({
     ...controllerDefaults(deps.runtime),
     name: 'gitlabconnection',
     type: connectionResource,
+    dependencies: [deps.tenancy],
     reconciler: new ConnectionReconciler({
       aws: deps.aws,
+      tenancy: deps.tenancy,
       clusterId: deps.settings.clusterId,
       defaultRegion: deps.settings.awsRegion,
       pollFirstMs: deps.settings.connectionPollIntervalMs,
@@ -20,3 +22,6 @@ export const connectionController = (deps: ProductDeps) =>
       pending: new PendingConnections(deps.runtime.metrics.registry),
     }),
   });
+  deps.tenancy.onChange((affected) => controller.requeue((c) => affected(c.metadata.namespace ?? '')));
+  return controller;
+}

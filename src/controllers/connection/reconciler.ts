@@ -14,8 +14,15 @@ import { authorizationStep } from './steps/authorization.ts';
 import { connectionStep } from './steps/connection.ts';
 import { hostStep } from './steps/host.ts';
 import { tagsStep } from './steps/tags.ts';
+import { connectionTenancyStep } from './steps/tenancy.ts';
 
-const STEPS: Step<ConnectionState>[] = [hostStep, connectionStep, tagsStep, authorizationStep];
+const STEPS: Step<ConnectionState>[] = [
+  connectionTenancyStep,
+  hostStep,
+  connectionStep,
+  tagsStep,
+  authorizationStep,
+];
 
 export class ConnectionReconciler implements Reconciler<GitLabConnection> {
   private readonly deps: ConnectionDeps;

@@ -4,6 +4,7 @@ import type { Connection, ConnectionsPort, Host, Tags } from '../../adapters/aws
 import type { GitLabConnection, GitLabConnectionStatus } from '../../api/v1alpha1/index.ts';
 import type { ReconcileContext } from '../../runtime/reconcile/controller.ts';
 import type { Condition } from '../../runtime/transport/kube.ts';
+import type { Tenancy } from '../shared/tenancy.ts';
 import type { Arns, CreatedArns } from './created.ts';
 import { type Resolved, resolve } from './defaults.ts';
 import { desiredTags } from './desired.ts';
@@ -17,6 +18,8 @@ export interface ConnectionDeps {
   aws: { connectionsFor(region: string | undefined, assumeRoleArn: string | undefined): ConnectionsPort };
   clusterId: string;
   defaultRegion: string | undefined;
+  /** The GitLabAwsPolicies of the namespaces (--tenancy). */
+  tenancy: Pick<Tenancy, 'judge'>;
   /** First re-check of something that waits for a person; the interval doubles up to pollMaxMs. */
   pollFirstMs: number;
   pollMaxMs: number;

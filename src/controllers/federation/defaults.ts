@@ -12,6 +12,7 @@ export interface Resolved {
   audience: string;
   roleName: string;
   rolePath: string;
+  permissionsBoundaryArn: string | undefined;
   region: string | undefined;
   assumeRoleArn: string | undefined;
   adopt: boolean;
@@ -25,7 +26,9 @@ export function resolve(fed: GitLabAwsFederation, defaultRegion: string | undefi
     url,
     audience: fed.spec.audience ?? url,
     roleName: fed.spec.role?.name ?? `${namespace}-${name}`.slice(0, 64),
+    // A GitLabAwsPolicy may give other defaults for these two (steps/tenancy.ts).
     rolePath: fed.spec.role?.path ?? '/',
+    permissionsBoundaryArn: fed.spec.role?.permissionsBoundaryArn,
     region: fed.spec.aws?.region ?? defaultRegion,
     assumeRoleArn: fed.spec.aws?.assumeRoleArn,
     adopt: wantsAdoption(fed.metadata.annotations),

@@ -43,7 +43,7 @@ export function desiredRole(
     description:
       spec.role?.description ?? `GitLab CI/CD access for ${r.owner}, managed by gitlab-aws-operator`,
     maxSessionDuration: spec.role?.maxSessionDuration ?? 3600,
-    permissionsBoundaryArn: spec.role?.permissionsBoundaryArn,
+    permissionsBoundaryArn: r.permissionsBoundaryArn,
     managedPolicyArns: spec.role?.managedPolicyArns ?? [],
     inlinePolicies: (spec.role?.inlinePolicies ?? {}) as Record<string, object>,
     tags: { ...(spec.role?.tags ?? {}), ...ownerTags(r.owner, clusterId) },

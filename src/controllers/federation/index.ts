@@ -5,14 +5,16 @@ import { Controller } from '../../runtime/reconcile/controller.ts';
 import type { ProductDeps } from '../shared/registration.ts';
 import { FederationReconciler } from './reconciler.ts';
 
-export const federationController = (deps: ProductDeps) =>
-  new Controller<GitLabAwsFederation>({
+export function federationController(deps: ProductDeps): Controller<GitLabAwsFederation> {
+  const controller = new Controller<GitLabAwsFederation>({
     ...controllerDefaults(deps.runtime),
     name: 'gitlabawsfederation',
     type: federationResource,
+    dependencies: [deps.tenancy],
     reconciler: new FederationReconciler({
       aws: deps.aws,
       secrets: deps.secrets,
+      tenancy: deps.tenancy,
       gitlabSystemFor: deps.gitlabSystemFor,
       clusterId: deps.settings.clusterId,
       defaultRegion: deps.settings.awsRegion,
@@ -26,3 +28,6 @@ export const federationController = (deps: ProductDeps) =>
       now: () => new Date(),
     }),
   });
+  deps.tenancy.onChange((affected) => controller.requeue((f) => affected(f.metadata.namespace ?? '')));
+  return controller;
+}

@@ -17,11 +17,13 @@ import { providerStep } from './steps/provider.ts';
 import { refusedTokenStep, rememberRefusal } from './steps/refused-token.ts';
 import { retireStep } from './steps/retire.ts';
 import { roleStep } from './steps/role.ts';
+import { federationTenancyStep } from './steps/tenancy.ts';
 import { variablesStep, variablesTargetStep } from './steps/variables.ts';
 import { verdictStep } from './steps/verdict.ts';
 
 /** method: OIDC, in order. Deletion undoes them in reverse (delete.ts). */
 const OIDC_STEPS: Step<FederationState>[] = [
+  federationTenancyStep,
   refusedTokenStep,
   issuerStep,
   providerStep,
@@ -38,6 +40,7 @@ const OIDC_STEPS: Step<FederationState>[] = [
 
 /** method: IAMUserAccessKeys, not built yet. */
 const KEY_STEPS: Step<FederationState>[] = [
+  federationTenancyStep,
   {
     name: 'method',
     async run() {

@@ -14,6 +14,7 @@ import { TtlCache } from '../../runtime/reconcile/ttl-cache.ts';
 import type { ExternalSystem } from '../../runtime/transport/external.ts';
 import type { Condition } from '../../runtime/transport/kube.ts';
 import type { SecretReader } from '../shared/secrets.ts';
+import type { Tenancy } from '../shared/tenancy.ts';
 import type { RefusedEntry } from './conditions.ts';
 import { type Resolved, resolve } from './defaults.ts';
 import type { DesiredVariable } from './desired.ts';
@@ -24,6 +25,8 @@ export type Status = GitLabAwsFederationStatus & { conditions?: Condition[] };
 export interface FederationDeps {
   aws: { iamFor(region: string | undefined, assumeRoleArn: string | undefined): IamPort };
   secrets: SecretReader;
+  /** The GitLabAwsPolicies of the namespaces (--tenancy). */
+  tenancy: Pick<Tenancy, 'judge' | 'privateAddressAllowed'>;
   /** The rate-limited channel to one GitLab instance. */
   gitlabSystemFor: (url: string) => ExternalSystem;
   clusterId: string;

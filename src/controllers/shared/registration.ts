@@ -6,6 +6,7 @@ import type { Metrics } from '../../runtime/process/metrics.ts';
 import type { RuntimeDeps } from '../../runtime/process/registration.ts';
 import { ExternalSystem } from '../../runtime/transport/external.ts';
 import { SecretReader } from './secrets.ts';
+import { Tenancy, type TenancyMode } from './tenancy.ts';
 
 type RateLimit = { qps: number; burst: number };
 
@@ -17,6 +18,7 @@ export interface ProductSettings {
   gitlabRateLimit: RateLimit;
   propagationDelayMs: number;
   maxTrustPolicySize: number;
+  tenancy: TenancyMode;
   connectionPollIntervalMs: number;
   connectionPollMaxIntervalMs: number;
 }
@@ -28,6 +30,8 @@ export interface ProductDeps {
   /** The rate-limited channel to one GitLab instance. */
   gitlabSystemFor: (url: string) => ExternalSystem;
   secrets: SecretReader;
+  /** The GitLabAwsPolicies and namespaces, for the tenancy step of both kinds. */
+  tenancy: Tenancy;
 }
 
 export function productDeps(runtime: RuntimeDeps, settings: ProductSettings): ProductDeps {
@@ -42,6 +46,7 @@ export function productDeps(runtime: RuntimeDeps, settings: ProductSettings): Pr
     }),
     gitlabSystemFor: perInstance(runtime.metrics, settings.gitlabRateLimit),
     secrets: new SecretReader(runtime.kubeConfig),
+    tenancy: new Tenancy({ mode: settings.tenancy, kubeConfig: runtime.kubeConfig, log: runtime.log }),
   };
 }
 

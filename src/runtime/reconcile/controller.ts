@@ -51,6 +51,18 @@ export interface Reconciler<T extends CustomObject> {
   finalize?(ctx: ReconcileContext<T>): Promise<Outcome>;
 }
 
+/**
+ * Something else the reconciles read (a cache of other objects) that must be
+ * loaded before the first reconcile. It may be shared by several controllers,
+ * so start and stop are idempotent.
+ */
+export interface Dependency {
+  readonly synced: boolean;
+  start(): void;
+  whenSynced(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 export interface ControllerOptions<T extends CustomObject> {
   name: string;
   type: ResourceType;
@@ -68,6 +80,7 @@ export interface ControllerOptions<T extends CustomObject> {
   backoffBaseMs?: number;
   backoffCapMs?: number;
   informer?: { watchdogMs?: number; watchTimeoutSeconds?: number };
+  dependencies?: Dependency[];
 }
 
 export class Controller<T extends CustomObject> {
@@ -76,6 +89,10 @@ export class Controller<T extends CustomObject> {
   private readonly informers: Informer<T>[];
   private readonly queue: WorkQueue;
   private workers: Promise<void>[] = [];
+  private markStopping: () => void = () => {};
+  private readonly stopping = new Promise<void>((resolve) => {
+    this.markStopping = resolve;
+  });
 
   constructor(options: ControllerOptions<T>) {
     this.options = options;
@@ -112,24 +129,40 @@ export class Controller<T extends CustomObject> {
   }
 
   get synced(): boolean {
-    return this.informers.every((i) => i.synced);
+    return this.informers.every((i) => i.synced) && this.dependencies.every((d) => d.synced);
+  }
+
+  private get dependencies(): Dependency[] {
+    return this.options.dependencies ?? [];
   }
 
   /** Starts filling the cache (also on standby replicas, so a takeover starts warm). */
   startInformers(): void {
     for (const informer of this.informers) informer.start();
+    for (const dependency of this.dependencies) dependency.start();
   }
 
-  /** Starts the workers (on the leader only). */
+  /** Starts the workers (on the leader only), once what the reconciles read is loaded. */
   startWorkers(): void {
-    for (let i = 0; i < this.options.concurrency; i++) this.workers.push(this.work());
+    // A stop before the dependencies load must not wait for them.
+    const loaded = Promise.race([Promise.all(this.dependencies.map((d) => d.whenSynced())), this.stopping]);
+    for (let i = 0; i < this.options.concurrency; i++) this.workers.push(loaded.then(() => this.work()));
   }
 
   /** Stops taking keys, lets in-flight reconciles finish, stops the informers. */
   async stop(): Promise<void> {
+    this.markStopping();
     this.queue.shutDown();
     await Promise.all(this.workers);
     await Promise.all(this.informers.map((i) => i.stop()));
+    await Promise.all(this.dependencies.map((d) => d.stop()));
+  }
+
+  /** Queues every cached object that matches again (something it depends on changed). */
+  requeue(match: (obj: T) => boolean): void {
+    for (const informer of this.informers) {
+      for (const obj of informer.list()) if (match(obj)) this.enqueue(obj, 'normal');
+    }
   }
 
   private enqueue(obj: T, priority: Priority): void {

@@ -25,6 +25,7 @@ export function loadKubeConfig(
 }
 
 export interface ResourceType {
+  /** '' for the core group (namespaces, secrets). */
   group: string;
   version: string;
   plural: string;
@@ -238,9 +239,9 @@ export class CustomResourceClient<T extends KubernetesObject = CustomObject> {
   /** The path a watch of this type uses, in one namespace or in all. */
   collectionPath(namespace?: string): string {
     const { group, version, plural } = this.type;
-    return namespace
-      ? `/apis/${group}/${version}/namespaces/${encodeURIComponent(namespace)}/${plural}`
-      : `/apis/${group}/${version}/${plural}`;
+    // The core group ('') lives under /api, every other under /apis.
+    const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
+    return namespace ? `${base}/namespaces/${encodeURIComponent(namespace)}/${plural}` : `${base}/${plural}`;
   }
 
   private objectPath(namespace: string, name: string): string {

@@ -45,6 +45,7 @@ export class Informer<T extends KubernetesObject> {
   private currentWatch: AbortController | undefined;
   private running: Promise<void> | undefined;
   private hasSynced = false;
+  private readonly syncWaiters: (() => void)[] = [];
   private readonly api: KubeApi;
 
   constructor(options: InformerOptions<T>) {
@@ -54,6 +55,12 @@ export class Informer<T extends KubernetesObject> {
 
   get synced(): boolean {
     return this.hasSynced;
+  }
+
+  /** Settles after the first complete list. */
+  whenSynced(): Promise<void> {
+    if (this.hasSynced) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
   on(handlers: InformerHandlers<T>): void {
@@ -156,6 +163,7 @@ export class Informer<T extends KubernetesObject> {
     }
     this.resourceVersion = resourceVersion;
     this.hasSynced = true;
+    for (const resolve of this.syncWaiters.splice(0)) resolve();
   }
 
   private async watchOnce(): Promise<void> {
