@@ -157,7 +157,7 @@ function commonViolations(
   if (r.annotations?.[ADOPT_ANNOTATION] === 'true' && p.spec.adoption !== true) {
     v(
       `metadata.annotations[${ADOPT_ANNOTATION}]`,
-      `the annotation ${ADOPT_ANNOTATION}: "true" is not allowed: the policy does not allow taking over resources the operator did not create`,
+      `metadata.annotations[${ADOPT_ANNOTATION}] "true" is not allowed: the policy does not allow taking over resources the operator did not create`,
     );
   }
   return out;

@@ -77,12 +77,17 @@ export async function startGitLab(options: { pathPrefix?: string } = {}): Promis
 export function startOperator(
   namespace: string,
   gitlab: GitLabInstance | undefined,
-  { args = [] as string[], trustGitLab = true, iamUrl = inject('motoIamUrl') } = {},
+  {
+    args = [] as string[],
+    trustGitLab = true,
+    iamUrl = inject('motoIamUrl'),
+    tenancy = 'open' as 'open' | 'restricted',
+  } = {},
 ): OperatorProcess {
   return startOperatorProcess(
     CLI,
     [
-      ...runArgs(namespace, inject('kubeconfig')),
+      ...runArgs(namespace, inject('kubeconfig'), tenancy),
       '--propagation-delay',
       '1s',
       '--cluster-id',
@@ -215,13 +220,20 @@ export function perTestSetUp() {
       pathPrefix,
       args = [],
       iamUrl,
-    }: { trustGitLab?: boolean; pathPrefix?: string; args?: string[]; iamUrl?: string } = {},
+      tenancy = 'open',
+    }: {
+      trustGitLab?: boolean;
+      pathPrefix?: string;
+      args?: string[];
+      iamUrl?: string;
+      tenancy?: 'open' | 'restricted';
+    } = {},
   ) => {
     const gitlab = await startGitLab(pathPrefix ? { pathPrefix } : {});
     gitlabs.push(gitlab);
     const ns = await createNamespace(prefix);
     await createTokenSecret(ns, gitlab.token);
-    const op = startOperator(ns, gitlab, { trustGitLab, args, ...(iamUrl ? { iamUrl } : {}) });
+    const op = startOperator(ns, gitlab, { trustGitLab, args, tenancy, ...(iamUrl ? { iamUrl } : {}) });
     ops.push(op);
     const spec = (overrides: Record<string, unknown> = {}) => ({
       gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
