@@ -1,10 +1,11 @@
 // deploy/iam/operator-policy.json holds exactly the AWS actions the operator
-// makes. The operator runs as its own process through a full life cycle of
+// makes, and so does the restricted variant (operator-policy-restricted.json
+// with its adoption statement, operator-policy-restricted-adoption.json). The operator runs as its own process through a full life cycle of
 // both kinds; every IAM/STS action is recorded at its own moto-iam-proxy and
 // every CodeConnections operation at the fake. The test fails when an action
 // made is missing from the policy, or when the policy grants one never made.
 import { readFileSync } from 'node:fs';
-import { CreatePolicyCommand, CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreatePolicyCommand, CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   type CodeConnectionsFake,
@@ -34,9 +35,18 @@ interface Statement {
   Action: string | string[];
   Resource: string | string[];
 }
-const policy = JSON.parse(readFileSync(POLICY_FILE, 'utf8')) as { Version: string; Statement: Statement[] };
+const readPolicy = (file: URL) =>
+  JSON.parse(readFileSync(file, 'utf8')) as { Version: string; Statement: Statement[] };
+const policy = readPolicy(POLICY_FILE);
 const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
 const granted = new Set(policy.Statement.flatMap((s) => list(s.Action)));
+/** What the restricted variant allows, its adoption statement included (its Deny grants nothing). */
+const grantedRestricted = new Set(
+  ['operator-policy-restricted.json', 'operator-policy-restricted-adoption.json']
+    .flatMap((f) => readPolicy(new URL(`../../deploy/iam/${f}`, import.meta.url)).Statement)
+    .filter((s) => s.Effect === 'Allow')
+    .flatMap((s) => list(s.Action)),
+);
 
 /**
  * IAM actions that authorise each API operation. IAM and STS operations are
@@ -75,7 +85,7 @@ beforeAll(async () => {
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Action: action, Resource: '*' }],
     });
-  for (const name of ['one', 'two', 'boundary'])
+  for (const name of ['one', 'two', 'boundary', 'boundary2'])
     await moto.send(
       new CreatePolicyCommand({ PolicyName: `${ns}-${name}`, PolicyDocument: doc('s3:GetObject') }),
     );
@@ -198,12 +208,37 @@ describe('the operator IAM policy (deploy/iam/operator-policy.json)', () => {
             description: 'second',
             managedPolicyArns: [policyArn('two')],
             inlinePolicies: { two: inline('s3:PutObject') },
+            permissionsBoundaryArn: policyArn('boundary2'),
             tags: { team: 'b' },
           },
         }),
       ),
     );
     await waitForCondition(ns, 'main', 'Ready', 'True');
+    // A boundary is replaced, never removed: without one in the spec the role
+    // keeps boundary2 and the federation says so.
+    await apply(
+      ns,
+      federation(
+        'main',
+        federationSpec({
+          access: [{ project: 'payments/api', refs: ['main', 'release/*'] }],
+          role: {
+            description: 'third',
+            managedPolicyArns: [policyArn('two')],
+            inlinePolicies: { two: inline('s3:PutObject') },
+            tags: { team: 'b' },
+          },
+        }),
+      ),
+    );
+    const kept = await waitForCondition(ns, 'main', 'Stalled', 'True');
+    const ready = kept.status?.conditions?.find((c) => c.type === 'Ready');
+    expect(ready?.reason).toBe('PermissionsBoundaryKept');
+    expect(ready?.message).toContain(`keeps its permissions boundary ${policyArn('boundary2')}`);
+    const role = (await moto.send(new GetRoleCommand({ RoleName: `${ns}-main` }))).Role!;
+    expect(role.PermissionsBoundary?.PermissionsBoundaryArn).toBe(policyArn('boundary2'));
+    expect(role.Description).toBe('third');
     await apply(
       ns,
       federation(
@@ -261,5 +296,7 @@ describe('the operator IAM policy (deploy/iam/operator-policy.json)', () => {
     const missing = [...made].filter((a) => !granted.has(a)).sort();
     const neverMade = [...granted].filter((a) => !made.has(a)).sort();
     expect({ missing, neverMade }).toEqual({ missing: [], neverMade: [] });
+    expect([...grantedRestricted].sort()).toEqual([...made].sort());
+    expect(made).not.toContain('iam:DeleteRolePermissionsBoundary');
   }, 240_000);
 });

@@ -8,7 +8,6 @@ import {
   CreateRoleCommand,
   DeleteOpenIDConnectProviderCommand,
   DeleteRoleCommand,
-  DeleteRolePermissionsBoundaryCommand,
   DeleteRolePolicyCommand,
   DetachRolePolicyCommand,
   GetOpenIDConnectProviderCommand,
@@ -246,16 +245,15 @@ export class IamPort {
     );
   }
 
-  setPermissionsBoundary(name: string, arn: string | undefined): Promise<unknown> {
-    return arn
-      ? this.send('PutRolePermissionsBoundary', `role ${name}`, () =>
-          this.client.send(
-            new PutRolePermissionsBoundaryCommand({ RoleName: name, PermissionsBoundary: arn }),
-          ),
-        )
-      : this.send('DeleteRolePermissionsBoundary', `role ${name}`, () =>
-          this.client.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: name })),
-        );
+  /**
+   * Sets (or replaces) the role's permissions boundary. There is no way to
+   * remove one: removing a boundary can raise a role's permissions, so the
+   * operator's IAM policy never grants iam:DeleteRolePermissionsBoundary.
+   */
+  setPermissionsBoundary(name: string, arn: string): Promise<unknown> {
+    return this.send('PutRolePermissionsBoundary', `role ${name}`, () =>
+      this.client.send(new PutRolePermissionsBoundaryCommand({ RoleName: name, PermissionsBoundary: arn })),
+    );
   }
 
   tagRole(name: string, tags: Tags): Promise<unknown> {

@@ -20,6 +20,7 @@ export const REASONS = {
   trustPolicyTooLarge: 'TrustPolicyTooLarge',
   roleOwnedElsewhere: 'RoleOwnedElsewhere',
   rolePathMismatch: 'RolePathMismatch',
+  permissionsBoundaryKept: 'PermissionsBoundaryKept',
   written: 'Written',
   variableOwnedElsewhere: 'VariableOwnedElsewhere',
   protected: 'Protected',

@@ -98,6 +98,8 @@ export interface RoleResult {
   trustChanged: boolean;
   /** What was changed, in words, for events. */
   changes: string[];
+  /** The boundary the role keeps although the spec names none (the operator never removes one). */
+  keptBoundary?: string;
 }
 
 /** What the access step found: the trust policy's subjects and what it left out. */

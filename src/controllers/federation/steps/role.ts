@@ -2,8 +2,16 @@
 // step found; it is computed and measured before IAM sees it. The role
 // belongs to the federation: description, session duration, boundary, tags,
 // managed and inline policies converge exactly to the spec (documents compared
-// by meaning). A role made under an earlier name or account is recorded as
-// retiring, to be deleted once this one is Ready.
+// by meaning), with one exception: a permissions boundary is never removed
+// (that can raise the role's permissions), only set or replaced. A role made
+// under an earlier name or account is recorded as retiring, to be deleted once
+// this one is Ready.
+//
+// The order of the calls is what the restricted IAM policy in deploy/iam/
+// needs (docs/aws-permissions.md): CreateRole carries the boundary and the
+// owner tags in the same call; on an existing role the tags come first (so an
+// adopted role is marked before anything else is written to it), then the
+// boundary (so every later write finds the boundary the policy requires).
 import type { IamPort } from '../../../adapters/aws/iam.ts';
 import { type PolicyDocument, samePolicy } from '../../../policy/iam-document.ts';
 import { policySize, trustPolicy } from '../../../policy/trust-policy.ts';
@@ -71,6 +79,13 @@ export const roleStep: Step<FederationState> = {
     else if (role.changes.length)
       s.changes.push(`corrected IAM role ${role.arn}: ${role.changes.join(', ')}`);
     if (tooLarge) throw tooLarge;
+    if (role.keptBoundary) {
+      throw new TerminalError(
+        REASONS.permissionsBoundaryKept,
+        `IAM role ${role.arn} keeps its permissions boundary ${role.keptBoundary}, which spec.role.permissionsBoundaryArn no longer names: the operator never removes a permissions boundary (that can raise the role's permissions, so its IAM policy does not grant iam:DeleteRolePermissionsBoundary). The role is otherwise up to date. Name a boundary in spec.role.permissionsBoundaryArn, or have an administrator remove it (aws iam delete-role-permissions-boundary --role-name ${roleNameOf(role.arn).name})`,
+        { recheck: true },
+      );
+    }
     return next();
   },
 };
@@ -128,6 +143,25 @@ async function ensureRole(
     return { arn, created: true, trustChanged: true, changes: [...changes, `created IAM role ${arn}`] };
   }
 
+  // Tags first: an adopted role gets the owner tags before any other write.
+  const tagUpdates = Object.fromEntries(
+    Object.entries(desired.tags).filter(([k, v]) => current.tags[k] !== v),
+  );
+  if (Object.keys(tagUpdates).length) {
+    await iam.tagRole(name, tagUpdates);
+    changes.push(`tags ${Object.keys(tagUpdates).join(', ')}`);
+  }
+  // Then the boundary, so every later write finds it in place. Set or
+  // replaced, never removed.
+  let keptBoundary: string | undefined;
+  if (desired.permissionsBoundaryArn) {
+    if (current.permissionsBoundaryArn !== desired.permissionsBoundaryArn) {
+      await iam.setPermissionsBoundary(name, desired.permissionsBoundaryArn);
+      changes.push('permissions boundary');
+    }
+  } else if (current.permissionsBoundaryArn) {
+    keptBoundary = current.permissionsBoundaryArn;
+  }
   let trustChanged = false;
   if (!samePolicy(current.trustPolicy, desired.trustPolicy)) {
     await iam.updateTrustPolicy(name, trust);
@@ -140,17 +174,6 @@ async function ensureRole(
   ) {
     await iam.updateRole(name, desired.description, desired.maxSessionDuration);
     changes.push('description or maximum session duration');
-  }
-  if ((current.permissionsBoundaryArn ?? '') !== (desired.permissionsBoundaryArn ?? '')) {
-    await iam.setPermissionsBoundary(name, desired.permissionsBoundaryArn);
-    changes.push('permissions boundary');
-  }
-  const tagUpdates = Object.fromEntries(
-    Object.entries(desired.tags).filter(([k, v]) => current.tags[k] !== v),
-  );
-  if (Object.keys(tagUpdates).length) {
-    await iam.tagRole(name, tagUpdates);
-    changes.push(`tags ${Object.keys(tagUpdates).join(', ')}`);
   }
   const extraTags = Object.keys(current.tags).filter((k) => !(k in desired.tags) && !k.startsWith('aws:'));
   if (extraTags.length) {
@@ -179,5 +202,11 @@ async function ensureRole(
     await iam.deleteInlinePolicy(name, policyName);
     changes.push(`removed inline policy ${policyName}, which the spec does not list`);
   }
-  return { arn: current.arn, created: false, trustChanged, changes };
+  return {
+    arn: current.arn,
+    created: false,
+    trustChanged,
+    changes,
+    ...(keptBoundary ? { keptBoundary } : {}),
+  };
 }
