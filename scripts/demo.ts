@@ -6,9 +6,11 @@
 //
 // The committed examples name real instances (https://gitlab.com). When the demo
 // applies them it rewrites every GitLabAwsFederation's spec.gitlab.url from
-// https://gitlab.com to the GitLab fake's URL and puts the fake's token into the
-// token Secret; connections keep https://gitlab.com (the CodeConnections fake
-// plays AWS, which never calls GitLab before the handshake).
+// https://gitlab.com to the GitLab fake's URL, adds that URL to the policies that
+// allow https://gitlab.com (it is a loopback address: only a URL a policy names
+// may be one), and puts the fake's token into the token Secret; connections keep
+// https://gitlab.com (the CodeConnections fake plays AWS, which never calls GitLab
+// before the handshake). The operator runs --tenancy restricted, as the chart does.
 //
 // Interactive (a terminal): pauses for Enter between steps and keeps the testbed
 // up at the end. Non-interactive (DEMO_NONINTERACTIVE=1, CI=true or stdin not a
@@ -19,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
-import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreatePolicyCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { parseAllDocuments } from 'yaml';
 import { type ControlPlane, startControlPlane } from '../testbed/controlplane.ts';
 import {
@@ -48,6 +50,7 @@ const CONNECTION = 'gitlab-main';
 /** What the demo applies, in order (the other examples need a real instance or a host set-up). */
 const APPLIED = [
   '00-namespaces.yaml',
+  '01-policies.yaml',
   'gitlab-token-secret.yaml',
   'federation-gitlab-com-project.yaml',
   'federation-gitlab-com-group-tags.yaml',
@@ -72,7 +75,7 @@ const indent = (text: string, by = '  ') =>
     .map((l) => by + l)
     .join('\n');
 let stepNo = 0;
-const STEPS = 8;
+const STEPS = 9;
 function step(title: string): void {
   stepNo += 1;
   out();
@@ -172,12 +175,15 @@ function localise(file: string, fakeUrl: string, token: string): string {
       const obj = doc.toJS() as {
         kind?: string;
         metadata?: { name?: string };
-        spec?: { gitlab?: { url?: string } };
+        spec?: { gitlab?: { url?: string; urls?: string[] } };
         stringData?: Record<string, string>;
       };
       if (obj.kind === 'GitLabAwsFederation' && obj.spec) {
         const url = obj.spec.gitlab?.url ?? 'https://gitlab.com';
         if (url === 'https://gitlab.com') obj.spec.gitlab = { ...obj.spec.gitlab, url: fakeUrl };
+      }
+      if (obj.kind === 'GitLabAwsPolicy' && obj.spec?.gitlab?.urls?.includes('https://gitlab.com')) {
+        obj.spec.gitlab.urls.push(fakeUrl);
       }
       if (obj.kind === 'Secret' && obj.metadata?.name === 'gitlab-token' && obj.stringData) {
         obj.stringData.token = token;
@@ -235,12 +241,32 @@ async function main(): Promise<void> {
     '--cluster-id',
     'demo',
   ];
-  op = startOperatorProcess(CLI, [...runArgs(undefined, cp.kubeconfigPath), ...flags], {
+  op = startOperatorProcess(CLI, [...runArgs(undefined, cp.kubeconfigPath, 'restricted'), ...flags], {
     ...awsEnv,
     NODE_EXTRA_CA_CERTS: caFile,
   });
   await op.waitForLog((l) => /start|sync|ready|leader/i.test(String(l.msg ?? '')), 30_000).catch(() => {});
   out(dim(`  [testbed] operator running (pid ${op.child.pid}): gitlab-aws-operator run ${flags.join(' ')}`));
+  // What the platform team made before it wrote 01-policies.yaml: the boundary every role carries.
+  const iam = new IAMClient({
+    endpoint: proxy.url,
+    region: REGION,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
+  await iam.send(
+    new CreatePolicyCommand({
+      PolicyName: 'gitlab-boundary',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: ['ecr:*', 'ecs:*', 's3:*'], Resource: '*' }],
+      }),
+    }),
+  );
+  out(
+    dim(
+      "  [testbed] the platform team's permissions boundary arn:aws:iam::123456789012:policy/gitlab-boundary",
+    ),
+  );
   out(green(`  Testbed ready in ${((Date.now() - began) / 1000).toFixed(1)} s.`));
   await pause('apply the examples');
 
@@ -275,15 +301,13 @@ async function main(): Promise<void> {
   step('The IAM role and its trust policy');
   const fed = await getObject('glaf', NS, FEDERATION);
   const roleArn = (fed.status as { roleArn?: string }).roleArn!;
-  const iam = new IAMClient({
-    endpoint: proxy.url,
-    region: REGION,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
   const role = await iam.send(new GetRoleCommand({ RoleName: roleArn.split('/').pop()! }));
   out(`  ${bold(roleArn)} (${NS}/${FEDERATION}) trusts only the ID tokens of allowed refs:`);
   const trust = JSON.parse(decodeURIComponent(role.Role?.AssumeRolePolicyDocument ?? '{}'));
   out(indent(JSON.stringify(trust, null, 2), '    '));
+  out(
+    `  Permissions boundary (from GitLabAwsPolicy team-payments, the spec names none): ${role.Role?.PermissionsBoundary?.PermissionsBoundaryArn}`,
+  );
   await pause('see the GitLab variables');
 
   step('GitLab CI/CD variables written by the operator');
@@ -332,6 +356,37 @@ async function main(): Promise<void> {
       `${c.ref} ${r.code === 0 ? 'ALLOWED' : r.code === 1 ? 'DENIED' : `check failed (exit ${r.code})`}`,
     );
   }
+  await pause('see what a team cannot get');
+
+  step('What a team cannot get: its GitLabAwsPolicy stops it');
+  out(dim('  Someone with edit rights in team-payments asks for an administrator role.'));
+  const grab = {
+    apiVersion: 'gitlab-aws.io/v1alpha1',
+    kind: 'GitLabAwsFederation',
+    metadata: { name: 'grab-admin', namespace: NS },
+    spec: {
+      gitlab: { url: gitlab.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+      role: { managedPolicyArns: ['arn:aws:iam::aws:policy/AdministratorAccess'] },
+      access: [{ project: 'payroll/api', refs: ['main'] }],
+    },
+  };
+  out(
+    `  ${bold('$ kubectl apply -f grab-admin.yaml')}  ${dim("(AdministratorAccess, another team's project)")}`,
+  );
+  out(indent(await kubectl(['apply', '-f', '-'], JSON.stringify(grab))));
+  const refused = await waitFor(
+    `${NS}/grab-admin Stalled`,
+    async () => {
+      const obj = await getObject('glaf', NS, 'grab-admin');
+      return conditionOf(obj, 'Stalled')?.status === 'True' ? obj : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 300 },
+  );
+  const why = conditionOf(refused, 'Ready')!;
+  out(`  Ready=${why.status}, Stalled=True, reason ${bold(why.reason)}:`);
+  out(indent(why.message, '    '));
+  out(dim('  Nothing was written to AWS or GitLab. (With the chart, kubectl apply itself is refused.)'));
+  await kubectl(['delete', 'glaf', 'grab-admin', '-n', NS, '--wait=true', '--timeout=30s']);
   await pause('see the connection');
 
   step('A CodeConnections connection: PENDING until a person authorises it');
@@ -369,6 +424,7 @@ async function main(): Promise<void> {
   out(`    ROLE_ARN and AWS_DEFAULT_REGION published to payments/api; ${verdicts.join(', ')}`);
   out(`  ${green('✔')} federation ${NS}/libs-release: tags v* of group payments/libs`);
   out(`  ${green('✔')} connection ${CONNECTION_NS}/${CONNECTION}: PENDING → AVAILABLE after the handshake`);
+  out(`  ${green('✔')} an administrator role asked for from ${NS}: refused by GitLabAwsPolicy team-payments`);
   out(`  Demo finished in ${((Date.now() - began) / 1000).toFixed(1)} s.`);
   if (interactive) {
     out();

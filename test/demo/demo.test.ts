@@ -36,7 +36,17 @@ describe('npm run demo (non-interactive)', () => {
     expect(output).toContain('"Action": "sts:AssumeRoleWithWebIdentity"');
     expect(output).toContain('"project_path:payments/api:ref_type:branch:ref:release/*"');
     // The GitLab variables.
-    expect(output).toMatch(/ROLE_ARN\s+= arn:aws:iam::123456789012:role\/gitlab\/gitlab-payments-deploy/);
+    expect(output).toMatch(
+      /ROLE_ARN\s+= arn:aws:iam::123456789012:role\/gitlab\/payments\/gitlab-payments-deploy/,
+    );
+    // Tenancy: the policy's boundary, and an administrator role refused.
+    expect(output).toContain(
+      'Permissions boundary (from GitLabAwsPolicy team-payments, the spec names none): arn:aws:iam::123456789012:policy/gitlab-boundary',
+    );
+    expect(output).toMatch(/reason PolicyViolation/);
+    expect(output).toContain(
+      'GitLabAwsPolicy team-payments: spec.access[0].project payroll/api is not under the allowed paths [payments]',
+    );
     expect(output).toContain('managed by gitlab-aws-operator: team-payments/payments-deploy');
     // check-access, with the reasons.
     expect(output).toMatch(/ALLOWED: project_path:payments\/api:ref_type:branch:ref:main .* may assume/);

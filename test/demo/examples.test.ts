@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import type { GitLabAwsPolicySpec } from '../../src/api/v1alpha1/index.ts';
+import { evaluateConnection, evaluateFederation } from '../../src/policy/tenancy.ts';
 import { kubectl } from '../harness/kube.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples', import.meta.url));
@@ -33,6 +35,8 @@ describe('examples/', () => {
     const kinds = manifests.flatMap((f) => docsOf(f).map((d) => d.kind));
     expect(kinds.filter((k) => k === 'GitLabAwsFederation')).toHaveLength(3);
     expect(kinds.filter((k) => k === 'GitLabConnection')).toHaveLength(2);
+    // A policy per team namespace (docs/tenancy.md).
+    expect(kinds.filter((k) => k === 'GitLabAwsPolicy')).toHaveLength(2);
     const all = manifests.flatMap(docsOf);
     const spec = (name: string) =>
       all.find((d) => d.metadata.name === name)?.spec as never as Record<
@@ -58,6 +62,33 @@ describe('examples/', () => {
       expect(r.stdout.trim().split('\n')).toHaveLength(docsOf(file).length);
     });
   }
+
+  it('every federation and connection is allowed by the policies of its namespace (01-policies.yaml)', () => {
+    const all = manifests.flatMap(docsOf);
+    const labels = new Map(
+      all
+        .filter((d) => d.kind === 'Namespace')
+        .map((d) => [d.metadata.name, (d.metadata as { labels?: Record<string, string> }).labels ?? {}]),
+    );
+    const policies = all
+      .filter((d) => d.kind === 'GitLabAwsPolicy')
+      .map((d) => ({ name: d.metadata.name, spec: d.spec as unknown as GitLabAwsPolicySpec }));
+    const resources = all.filter((d) => d.kind === 'GitLabAwsFederation' || d.kind === 'GitLabConnection');
+    expect(resources.length).toBeGreaterThan(0);
+    for (const d of resources) {
+      const input = {
+        resource: { namespace: d.metadata.namespace!, name: d.metadata.name, spec: d.spec as never },
+        namespaceLabels: labels.get(d.metadata.namespace!) ?? {},
+        policies,
+        defaultRegion: undefined,
+      };
+      const verdict =
+        d.kind === 'GitLabAwsFederation' ? evaluateFederation(input) : evaluateConnection(input);
+      expect(verdict, `${d.kind} ${d.metadata.namespace}/${d.metadata.name}`).toMatchObject({
+        allowed: true,
+      });
+    }
+  });
 
   it('gitlab-ci/.gitlab-ci.yml requests an ID token for the federation and uses ROLE_ARN', () => {
     const text = readFileSync(join(EXAMPLES, 'gitlab-ci', '.gitlab-ci.yml'), 'utf8');
