@@ -33,7 +33,7 @@ export class OperatorLauncher {
       NODE_OPTIONS: opts.nodeOptions,
     };
     this.args = [
-      ...runArgs(undefined, bed.cp.kubeconfigPath),
+      ...runArgs(undefined, bed.cp.kubeconfigPath, 'restricted'),
       '--propagation-delay',
       '0s',
       '--connection-poll-interval',

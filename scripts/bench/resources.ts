@@ -1,6 +1,7 @@
 // The resources the bench applies: N GitLabAwsFederations (one per GitLab
 // project) and N GitLabConnections, spread over NAMESPACES namespaces that
-// each hold the GitLab token Secret.
+// each hold the GitLab token Secret, under one GitLabAwsPolicy (the operator
+// runs --tenancy restricted, the chart's default).
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { NAMESPACES, REGION } from './options.ts';
 import { log, pool, round } from './util.ts';
@@ -20,10 +21,27 @@ export class BenchResources {
     this.gitlabUrl = gitlabUrl;
   }
 
-  /** The namespaces, each with the Secret `gitlab-token` the federations name. */
+  /** The namespaces, each with the Secret `gitlab-token` the federations name, and their policy. */
   async createNamespaces(token: string): Promise<void> {
+    await this.api.createClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: 'gitlabawspolicies',
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'GitLabAwsPolicy',
+        metadata: { name: 'bench' },
+        spec: {
+          namespaceSelector: { matchLabels: { 'gitlab-aws.io/bench': 'true' } },
+          gitlab: { urls: [this.gitlabUrl, 'https://gitlab.com'], paths: ['bench'] },
+          aws: { regions: [REGION] },
+        },
+      },
+    });
     for (const ns of this.namespaces) {
-      await this.core.createNamespace({ body: { metadata: { name: ns } } });
+      await this.core.createNamespace({
+        body: { metadata: { name: ns, labels: { 'gitlab-aws.io/bench': 'true' } } },
+      });
       await this.core.createNamespacedSecret({
         namespace: ns,
         body: { metadata: { name: 'gitlab-token' }, stringData: { token } },
