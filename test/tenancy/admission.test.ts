@@ -183,6 +183,61 @@ describe('at apply time: the chart’s ValidatingAdmissionPolicy', () => {
     }
   });
 
+  it('stays within the API server’s CEL cost limit for a large policy and a large resource', async () => {
+    // 100 wildcard globs and 100 paths against 20 managed policies and 20
+    // access entries, none allowed: the slowest path through the checks.
+    const ns = `tenancy-large-${random()}`;
+    const id = `large-${RUN}`;
+    const name = `large-${id}`;
+    await applyOk([
+      namespace(ns, { [RUN_LABEL]: RUN, [CASE_LABEL]: id }),
+      policyManifest(
+        {
+          name,
+          spec: {
+            namespaceSelector: { matchLabels: { [CASE_LABEL]: id } },
+            gitlab: {
+              urls: ['https://gitlab.com'],
+              paths: Array.from({ length: 100 }, (_, n) => `group-${n}/subgroup/team`),
+            },
+            role: {
+              managedPolicyArns: Array.from(
+                { length: 100 },
+                (_, n) => `arn:aws:iam::123456789012:policy/gitlab/team-${n}-*-deploy?`,
+              ),
+            },
+          },
+        },
+        { [RUN_LABEL]: RUN },
+      ),
+    ]);
+    const federation = {
+      apiVersion: 'gitlab-aws.io/v1alpha1',
+      kind: 'GitLabAwsFederation',
+      metadata: { name: 'large', namespace: ns },
+      spec: {
+        access: Array.from({ length: 20 }, (_, n) => ({
+          project: `other-group/subgroup/project-${n}`,
+          refs: ['main'],
+        })),
+        role: {
+          managedPolicyArns: Array.from(
+            { length: 20 },
+            (_, n) => `arn:aws:iam::123456789012:policy/gitlab/team-x-something-${n}-deploy1`,
+          ),
+        },
+      },
+    };
+    const refusal = `GitLabAwsPolicy ${name}: spec.access[0].project other-group/subgroup/project-0 is not under`;
+    const result = await waitFor('admission sees the large policy', async () => {
+      const r = await apply([federation]);
+      return r.stderr.includes(`GitLabAwsPolicy ${name}:`) || r.stderr.includes('cost') ? r : undefined;
+    });
+    expect(result.stderr).not.toContain('cost limit');
+    expect(result.stderr).toContain(refusal);
+    expect(result.stderr).toContain('...');
+  });
+
   it('judges an update only when it changes the spec or the adopt annotation', async () => {
     // A federation admitted under one policy, which the platform team then tightens.
     const ns = `tenancy-update-${random()}`;

@@ -710,12 +710,28 @@ export const CASES: TenancyCase[] = [
   },
   {
     name: 'managed policies: a . in a glob is a dot, not any character',
-    policies: [payments({ role: { managedPolicyArns: [`arn:aws:iam::${ACCOUNT}:policy/team.payments*`] } })],
+    policies: [
+      payments({ role: { managedPolicyArns: [`arn:aws:iam::${ACCOUNT}:policy/team.payments-v?`] } }),
+    ],
     namespaceLabels: TEAM,
     resource: federation({
-      role: { managedPolicyArns: [`arn:aws:iam::${ACCOUNT}:policy/teamXpayments-admin`] },
+      role: { managedPolicyArns: [`arn:aws:iam::${ACCOUNT}:policy/teamXpayments-v1`] },
     }),
     expected: refused('team-payments', 'spec.role.managedPolicyArns[0]'),
+  },
+  {
+    name: 'managed policies: a + in a glob is a plus, not a repetition',
+    policies: [payments({ role: { managedPolicyArns: [`arn:aws:iam::${ACCOUNT}:policy/ci+cd-*-v?`] } })],
+    namespaceLabels: TEAM,
+    resource: federation({ role: { managedPolicyArns: [`arn:aws:iam::${ACCOUNT}:policy/ciicd-deploy-v1`] } }),
+    expected: refused('team-payments', 'spec.role.managedPolicyArns[0]'),
+  },
+  {
+    name: 'managed policies: . and + in a glob with wildcards match themselves',
+    policies: [payments({ role: { managedPolicyArns: [`arn:aws:iam::${ACCOUNT}:policy/ci+cd.*-v?`] } })],
+    namespaceLabels: TEAM,
+    resource: federation({ role: { managedPolicyArns: [`arn:aws:iam::${ACCOUNT}:policy/ci+cd.deploy-v1`] } }),
+    expected: 'allowed',
   },
   {
     name: 'managed policies: an exact ARN matches itself, not a longer one',
