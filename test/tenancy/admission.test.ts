@@ -9,7 +9,7 @@
 // and counts only the test's policies (its paramRef selector, which the chart
 // leaves at {}: every policy); each case's policies select its namespace only.
 import { randomBytes } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { waitFor } from '../../testbed/processes.ts';
 import { type KubectlResult, kubectl } from '../harness/kube.ts';
@@ -23,6 +23,7 @@ const PROBE_LABEL = 'tenancy.test.gitlab-aws.io/probe';
 const NONE_LABEL = 'tenancy.test.gitlab-aws.io/none';
 const RELEASE = `vap-${RUN}`;
 const VAP = `${RELEASE}-gitlab-aws-operator-tenancy`;
+const BINDING = VAP;
 
 const random = () => randomBytes(3).toString('hex');
 
@@ -134,6 +135,20 @@ describe('at apply time: the chart’s ValidatingAdmissionPolicy', () => {
       ),
     ]);
     await waitUntilAdmissionSees(probeNs, `GitLabAwsPolicy ${probe}: GitLabConnections are not allowed`);
+  });
+
+  // The API server is shared: take the policies and the bindings away again
+  // (the namespaces stay, as everywhere in the testbed).
+  afterAll(async () => {
+    await kubectl([
+      'delete',
+      'validatingadmissionpolicybinding',
+      BINDING,
+      `${BINDING}-none`,
+      '--ignore-not-found',
+    ]);
+    await kubectl(['delete', 'validatingadmissionpolicy', VAP, '--ignore-not-found']);
+    await kubectl(['delete', 'gitlabawspolicies', '-l', `${RUN_LABEL}=${RUN}`, '--ignore-not-found']);
   });
 
   // One `it` per case, in the order of the table.
