@@ -37,6 +37,8 @@ describe('the chart', () => {
       'RoleBinding',
       'Service',
       'ServiceAccount',
+      'ValidatingAdmissionPolicy', // tenancy at apply time (test/tenancy/admission.test.ts)
+      'ValidatingAdmissionPolicyBinding',
     ]);
     const deployment = one(objects, 'Deployment') as unknown as {
       spec: { replicas: number; template: { spec: Record<string, unknown> } };

@@ -16,7 +16,19 @@ describe('helm install, upgrade and uninstall', () => {
     const release = `gao-${ns.split('-').pop()}`;
     const fullname = `${release}-gitlab-aws-operator`;
 
-    const installed = await helmOk(['install', release, CHART, '--namespace', ns]);
+    // The admission policy holds this namespace only: the API server is shared
+    // with tests that create resources without any GitLabAwsPolicy.
+    const installed = await helmOk([
+      'install',
+      release,
+      CHART,
+      '--namespace',
+      ns,
+      '-f',
+      valuesFile({
+        tenancyAdmission: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
+      }),
+    ]);
     expect(installed).toContain('STATUS: deployed');
     expect(installed).toContain(`gitlab-aws-operator 0.1.0 is installed in namespace ${ns}`);
     const manifest = parseManifests(await helmOk(['get', 'manifest', release, '--namespace', ns]));
@@ -32,6 +44,8 @@ describe('helm install, upgrade and uninstall', () => {
         `RoleBinding/${fullname}-leader-election`,
         `Service/${fullname}-metrics`,
         `ServiceAccount/${fullname}`,
+        `ValidatingAdmissionPolicy/${fullname}-tenancy`,
+        `ValidatingAdmissionPolicyBinding/${fullname}-tenancy`,
       ].sort(),
     );
     const deployment = (await getJson(['deployment', fullname, '-n', ns])) as {
@@ -40,6 +54,7 @@ describe('helm install, upgrade and uninstall', () => {
     expect(deployment.spec.replicas).toBe(2);
     expect(deployment.spec.template.spec.containers[0]!.args).toContain('--log-level=info');
     expect(await getJson(['clusterrole', fullname])).toBeDefined();
+    expect(await getJson(['validatingadmissionpolicybinding', `${fullname}-tenancy`])).toBeDefined();
     expect(await getJson(['serviceaccount', fullname, '-n', ns])).toBeDefined();
     // The CRDs were there already (the testbed applied crds/): helm leaves them alone.
     expect(await getJson(['crd', 'gitlabawsfederations.gitlab-aws.io'])).toBeDefined();
@@ -78,6 +93,8 @@ describe('helm install, upgrade and uninstall', () => {
       ['role', `${fullname}-leader-election`, '-n', ns],
       ['service', `${fullname}-metrics`, '-n', ns],
       ['poddisruptionbudget', fullname, '-n', ns],
+      ['validatingadmissionpolicy', `${fullname}-tenancy`],
+      ['validatingadmissionpolicybinding', `${fullname}-tenancy`],
     ]) {
       expect(await getJson(args), args.join(' ')).toBeUndefined();
     }

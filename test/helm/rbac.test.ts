@@ -177,7 +177,14 @@ async function installAndRun(
     '--namespace',
     ns,
     '-f',
-    valuesFile({ propagationDelay: '1s', logLevel: 'debug', ...values }),
+    // No admission policy: it would hold every namespace of the shared API server
+    // (test/tenancy/admission.test.ts tests it).
+    valuesFile({
+      propagationDelay: '1s',
+      logLevel: 'debug',
+      tenancyAdmission: { enabled: false },
+      ...values,
+    }),
   ]);
   const manifest = parseManifests(await helmOk(['get', 'manifest', release, '--namespace', ns]));
   const container = operatorContainer(manifest);
