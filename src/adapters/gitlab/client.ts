@@ -1,9 +1,13 @@
 // The GitLab calls the operator makes, through @gitbeaker/rest, as a narrow
-// port with domain types. A private CA (spec.gitlab.caSecretRef) is used for
-// every call through the instance's own keep-alive agent.
+// port with domain types. Every call goes through the client's own keep-alive
+// agent, with the private CA (spec.gitlab.caSecretRef) if there is one, under
+// the egress policy the caller decided for this URL; a Retry-After pauses the
+// calls of this token only.
+import { createHash } from 'node:crypto';
 import { Agent } from 'node:https';
 import { Gitlab } from '@gitbeaker/rest';
-import type { ExternalSystem } from '../../runtime/transport/external.ts';
+import type { EgressPolicy } from '../../runtime/transport/egress.ts';
+import type { ExternalSystem, PauseGate } from '../../runtime/transport/external.ts';
 import { classifyGitLabError, outcomeOfGitLabError } from './errors.ts';
 import { gitlabRequester } from './requester.ts';
 
@@ -58,22 +62,40 @@ export class GitLabPort {
   // biome-ignore lint/suspicious/noExplicitAny: gitbeaker's resource types are too deep to spell here
   private readonly api: any;
   private readonly system: ExternalSystem;
+  private readonly gate: PauseGate;
 
-  constructor(options: { url: string; token: string; caPem?: string; system: ExternalSystem }) {
+  /**
+   * `egress`: where the connections may go (loopback and private addresses
+   * only when the caller allows them for this URL); the agent, and so its
+   * pooled connections, belong to this client alone.
+   */
+  constructor(options: {
+    url: string;
+    token: string;
+    caPem?: string;
+    system: ExternalSystem;
+    egress: EgressPolicy;
+  }) {
     this.system = options.system;
+    // The pause is per instance (the system) and token, keyed by a hash: never the token itself.
+    this.gate = options.system.gateFor(
+      `token:${createHash('sha256').update(options.token).digest('hex')}`,
+      'GitLab asked the requests of this token to wait',
+    );
     this.api = new Gitlab({
       host: options.url,
       token: options.token,
       requesterFn: gitlabRequester(
-        options.caPem ? new Agent({ keepAlive: true, ca: options.caPem }) : undefined,
-        options.system,
+        new Agent({ keepAlive: true, ...(options.caPem ? { ca: options.caPem } : {}) }),
+        this.gate,
+        options.egress,
       ),
     } as never);
   }
 
   private async call<T>(operation: string, what: string, need: string, fn: () => Promise<T>): Promise<T> {
     try {
-      return await this.system.call(operation, fn, outcomeOfGitLabError);
+      return await this.system.call(operation, fn, outcomeOfGitLabError, this.gate);
     } catch (err) {
       throw classifyGitLabError(err, operation.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase(), what, need);
     }

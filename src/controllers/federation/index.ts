@@ -14,6 +14,7 @@ export const federationController = (deps: ProductDeps) =>
       aws: deps.aws,
       secrets: deps.secrets,
       gitlabSystemFor: deps.gitlabSystemFor,
+      egressFor: deps.egressFor,
       clusterId: deps.settings.clusterId,
       defaultRegion: deps.settings.awsRegion,
       propagationDelayMs: deps.settings.propagationDelayMs,
