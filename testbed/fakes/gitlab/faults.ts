@@ -60,6 +60,8 @@ export interface Arrival {
   status?: number;
   /** The Retry-After the injected 429 carried, in seconds. */
   retryAfterSeconds?: number;
+  /** The username of the presented token's owner, when the request had a known token. */
+  user?: string;
 }
 
 export class Faults {
@@ -100,7 +102,7 @@ export class Faults {
         (f.spec.probability === undefined || Math.random() < f.spec.probability),
     );
     if (fault) fault.hits += 1;
-    const arrival: Arrival = { at: Date.now(), method, path };
+    const arrival: Arrival = { at: Date.now(), method, path, ...(user ? { user } : {}) };
     if (fault?.spec.status !== undefined || fault?.spec.streamBody) {
       arrival.status = fault.spec.status ?? 200;
       if (fault.spec.status === 429) arrival.retryAfterSeconds = fault.spec.retryAfterSeconds ?? 60;
