@@ -169,6 +169,28 @@ describe('bounded bodies', () => {
   });
 });
 
+describe('bounded lists', () => {
+  it('stops following next links after 400 requests for one call (pages of one item each)', async () => {
+    const next = `${https.url}/api/v4/projects/payments%2Fapi/variables?page=2&per_page=100`;
+    https.faults.add({
+      path: /\/variables$/,
+      status: 200,
+      body: [{ key: 'K', value: 'v', environment_scope: '*' }],
+      headers: { Link: `<${next}>; rel="next"`, 'X-Next-Page': '2' },
+    });
+    const port = new GitLabPort({ url: https.url, token, caPem: ca, system: system(), egress: PRIVATE });
+    const err = await failure(port.variables({ kind: 'project', path: 'payments/api' }));
+    expect(err).toMatchObject({ name: 'RetryableError', reason: 'GitLabUnavailable' });
+    expect(err.message).toBe(
+      `could not list variables project payments/api: ${new URL(https.url).origin} kept answering with more pages: the operator makes at most 400 requests for one call`,
+    );
+    expect(https.requests.filter((r) => r.path.endsWith('/variables'))).toHaveLength(400);
+    // The next call has a budget of its own.
+    https.faults.clear();
+    expect(await port.variables({ kind: 'project', path: 'payments/api' })).toEqual([]);
+  });
+});
+
 describe('Retry-After', () => {
   it('pauses the calls of the throttled token only, on the same instance', async () => {
     https.state.addMember({ project: 'payments/api' }, 'other', 'maintainer');

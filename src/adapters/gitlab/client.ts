@@ -9,7 +9,10 @@ import { Gitlab } from '@gitbeaker/rest';
 import type { EgressPolicy } from '../../runtime/transport/egress.ts';
 import type { ExternalSystem, PauseGate } from '../../runtime/transport/external.ts';
 import { classifyGitLabError, outcomeOfGitLabError } from './errors.ts';
-import { gitlabRequester } from './requester.ts';
+import { callBudget, gitlabRequester } from './requester.ts';
+
+/** Pages of 100 read at most by one list: GitLab's largest plan limit is 30,000 variables in a group. */
+const MAX_PAGES = 300;
 
 export interface Target {
   kind: 'project' | 'group';
@@ -95,7 +98,12 @@ export class GitLabPort {
 
   private async call<T>(operation: string, what: string, need: string, fn: () => Promise<T>): Promise<T> {
     try {
-      return await this.system.call(operation, fn, outcomeOfGitLabError, this.gate);
+      return await this.system.call(
+        operation,
+        () => callBudget.run({ requests: 0 }, fn),
+        outcomeOfGitLabError,
+        this.gate,
+      );
     } catch (err) {
       throw classifyGitLabError(err, operation.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase(), what, need);
     }
@@ -129,7 +137,7 @@ export class GitLabPort {
       'ListProtectedBranches',
       `the protected branches of project ${path}`,
       'Maintainer',
-      () => this.api.ProtectedBranches.all(projectId, { perPage: 100 }),
+      () => this.api.ProtectedBranches.all(projectId, { perPage: 100, maxPages: MAX_PAGES }),
     );
     return (list as RawVariable[]).map((b) => String(b.name));
   }
@@ -140,7 +148,7 @@ export class GitLabPort {
       'ListProtectedTags',
       `the protected tags of project ${path}`,
       'Maintainer',
-      () => this.api.ProtectedTags.all(projectId, { perPage: 100 }),
+      () => this.api.ProtectedTags.all(projectId, { perPage: 100, maxPages: MAX_PAGES }),
     );
     return (list as RawVariable[]).map((t) => String(t.name));
   }
@@ -155,7 +163,7 @@ export class GitLabPort {
 
   async variables(target: Target): Promise<Variable[]> {
     const list = await this.call('ListVariables', describeTarget(target), this.need(target), () =>
-      this.resource(target).all(target.path, { perPage: 100 }),
+      this.resource(target).all(target.path, { perPage: 100, maxPages: MAX_PAGES }),
     );
     return (list as RawVariable[]).map(toVariable);
   }

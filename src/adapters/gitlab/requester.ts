@@ -13,6 +13,7 @@
 // Every response body is read up to 1 MiB, and each attempt (headers and body)
 // has an overall deadline; connections go only where the egress policy allows
 // (runtime/transport/egress.ts).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Agent } from 'node:https';
 import { createRequesterFn, GitbeakerRequestError, GitbeakerTimeoutError } from '@gitbeaker/requester-utils';
 import type { EgressPolicy } from '../../runtime/transport/egress.ts';
@@ -27,6 +28,17 @@ const REQUEST_TIMEOUT_MS = 30_000;
 export const REQUEST_DEADLINE_MS = 60_000;
 /** The most of a response body read (a page of 100 variables is well below it). */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * The requests one GitLab call (a list and all its pages, with retries) may
+ * make. gitbeaker follows `rel="next"` while its `maxPages` allows, and counts
+ * pages as items / perPage: a server answering pages of one item, each with a
+ * next link, would be followed for a hundred times `maxPages` pages.
+ */
+export const MAX_REQUESTS_PER_CALL = 400;
+
+/** The budget of the GitLab call in progress (GitLabPort runs each call in one). */
+export const callBudget = new AsyncLocalStorage<{ requests: number }>();
 
 /** Retry-After in ms (seconds or an HTTP date), if the response has one. */
 export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
@@ -100,6 +112,14 @@ export function gitlabRequester(agent: Agent | undefined, gate: RetryGate | unde
       url.search = searchParams ?? '';
       const request = { method, url: url.toString() };
       for (let attempt = 1; ; attempt++) {
+        const budget = callBudget.getStore();
+        if (budget && ++budget.requests > MAX_REQUESTS_PER_CALL) {
+          const error = new Error(
+            `${url.origin} kept answering with more pages: the operator makes at most ${MAX_REQUESTS_PER_CALL} requests for one call`,
+          );
+          error.name = 'TooManyPagesError';
+          throw error;
+        }
         await gate?.whenOpen(MAX_INLINE_WAIT_MS);
         let response: HttpResponse;
         try {
