@@ -41,4 +41,18 @@ describe('retryAfterSpacing', () => {
     const s = retryAfterSpacing([at(0, '/a', 429), at(100, '/b'), at(5000, '/c', 429)], [1_000_000 + 500]);
     expect(s).toMatchObject({ throttled: 2, excludedRestart: 1, excludedLast: 1, measured: 0, early: [] });
   });
+
+  it('measures the next request of the same client: another user (or none) is not held by the 429', () => {
+    const as = (user: string | undefined, a: Arrival): Arrival => (user ? { ...a, user } : a);
+    const s = retryAfterSpacing(
+      [
+        as('alice', at(0, '/a', 429)),
+        as('bob', at(300, '/b')),
+        at(400, '/keys'),
+        as('alice', at(1000, '/a')),
+      ],
+      [],
+    );
+    expect(s).toMatchObject({ throttled: 1, measured: 1, gapsMs: [1000], early: [] });
+  });
 });

@@ -1,5 +1,8 @@
 // How the operator spaced its requests to a GitLab instance after a 429 with
 // Retry-After, measured from the GitLab fake's arrival log (Faults.arrivals).
+// GitLab throttles each user (and unauthenticated requests by address), and
+// the operator pauses each token: the next request that counts is the next of
+// the same client (the same user, or unauthenticated).
 import type { Arrival } from '../fakes/gitlab/faults.ts';
 
 export interface Spacing {
@@ -17,7 +20,7 @@ export interface Spacing {
    * next request".
    */
   inFlight: number;
-  /** Per measured 429: ms until the next request to the instance (any path). */
+  /** Per measured 429: ms until the next request of the same client to the instance (any path). */
   gapsMs: number[];
   /** Per measured 429: ms until the same request (method + path, from any reconcile) came again, if it did. */
   sameRequestGapsMs: number[];
@@ -65,7 +68,7 @@ export function retryAfterSpacing(
       out.excludedRestart += 1;
       return;
     }
-    const later = arrivals.slice(i + 1);
+    const later = arrivals.slice(i + 1).filter((b) => b.user === a.user);
     const inFlight = later.filter((b) => b.at - a.at <= inFlightMs).length;
     const next = later.find((b) => b.at - a.at > inFlightMs);
     if (!next) {

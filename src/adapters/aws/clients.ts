@@ -13,6 +13,13 @@ import { ConnectionsPort } from './connections.ts';
 import { classifyAwsError, outcomeOfAwsError } from './errors.ts';
 import { IamPort } from './iam.ts';
 
+/**
+ * The SDK's HTTP handler is bounded: a connection must be made within 5 s, and
+ * a request with its whole response must be over within 30 s (the SDK then
+ * retries it as a TimeoutError); by default it would wait for ever.
+ */
+export const AWS_TIMEOUTS = { connectionMs: 5_000, requestMs: 30_000 };
+
 type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date };
 
 export class AwsClients {
@@ -24,6 +31,11 @@ export class AwsClients {
   private readonly iam = new Map<string, IamPort>();
   private readonly connections = new Map<string, ConnectionsPort>();
   private readonly sts = new Map<string, STSClient>();
+  private readonly requestHandler: {
+    connectionTimeout: number;
+    requestTimeout: number;
+    throwOnRequestTimeout: true;
+  };
 
   constructor(options: {
     defaultRegion?: string;
@@ -31,7 +43,15 @@ export class AwsClients {
     metrics: Metrics;
     /** Per AWS API; IAM's control plane is throttled per account, so stay well below it by default. */
     rateLimit?: { qps: number; burst: number };
+    /** AWS_TIMEOUTS unless given. */
+    timeouts?: { connectionMs: number; requestMs: number };
   }) {
+    const timeouts = options.timeouts ?? AWS_TIMEOUTS;
+    this.requestHandler = {
+      connectionTimeout: timeouts.connectionMs,
+      requestTimeout: timeouts.requestMs,
+      throwOnRequestTimeout: true,
+    };
     this.defaultRegion = options.defaultRegion;
     this.sessionName = `gitlab-aws-operator-${options.clusterId}`.slice(0, 64);
     const limit = options.rateLimit ?? { qps: 10, burst: 20 };
@@ -47,6 +67,7 @@ export class AwsClients {
     if (!port) {
       const client = new IAMClient({
         region: region ?? this.defaultRegion ?? 'us-east-1',
+        requestHandler: this.requestHandler,
         ...(assumeRoleArn ? { credentials: this.assumedCredentials(region, assumeRoleArn) } : {}),
       });
       port = new IamPort(client, this.iamSystem);
@@ -66,8 +87,17 @@ export class AwsClients {
         : {};
       port = new ConnectionsPort({
         region: resolved,
-        client: new CodeStarConnectionsClient({ region: resolved, ...credentials }),
-        createClient: new CodeStarConnectionsClient({ region: resolved, maxAttempts: 1, ...credentials }),
+        client: new CodeStarConnectionsClient({
+          region: resolved,
+          requestHandler: this.requestHandler,
+          ...credentials,
+        }),
+        createClient: new CodeStarConnectionsClient({
+          region: resolved,
+          maxAttempts: 1,
+          requestHandler: this.requestHandler,
+          ...credentials,
+        }),
         system: this.connectionsSystem,
       });
       this.connections.set(key, port);
@@ -79,7 +109,10 @@ export class AwsClients {
     const key = region ?? '';
     let client = this.sts.get(key);
     if (!client) {
-      client = new STSClient({ region: region ?? this.defaultRegion ?? 'us-east-1' });
+      client = new STSClient({
+        region: region ?? this.defaultRegion ?? 'us-east-1',
+        requestHandler: this.requestHandler,
+      });
       this.sts.set(key, client);
     }
     return client;

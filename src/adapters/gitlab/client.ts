@@ -1,11 +1,18 @@
 // The GitLab calls the operator makes, through @gitbeaker/rest, as a narrow
-// port with domain types. A private CA (spec.gitlab.caSecretRef) is used for
-// every call through the instance's own keep-alive agent.
+// port with domain types. Every call goes through the client's own keep-alive
+// agent, with the private CA (spec.gitlab.caSecretRef) if there is one, under
+// the egress policy the caller decided for this URL; a Retry-After pauses the
+// calls of this token only.
+import { createHash } from 'node:crypto';
 import { Agent } from 'node:https';
 import { Gitlab } from '@gitbeaker/rest';
-import type { ExternalSystem } from '../../runtime/transport/external.ts';
+import type { EgressPolicy } from '../../runtime/transport/egress.ts';
+import type { ExternalSystem, PauseGate } from '../../runtime/transport/external.ts';
 import { classifyGitLabError, outcomeOfGitLabError } from './errors.ts';
-import { gitlabRequester } from './requester.ts';
+import { callBudget, gitlabRequester } from './requester.ts';
+
+/** Pages of 100 read at most by one list: GitLab's largest plan limit is 30,000 variables in a group. */
+const MAX_PAGES = 300;
 
 export interface Target {
   kind: 'project' | 'group';
@@ -58,22 +65,45 @@ export class GitLabPort {
   // biome-ignore lint/suspicious/noExplicitAny: gitbeaker's resource types are too deep to spell here
   private readonly api: any;
   private readonly system: ExternalSystem;
+  private readonly gate: PauseGate;
 
-  constructor(options: { url: string; token: string; caPem?: string; system: ExternalSystem }) {
+  /**
+   * `egress`: where the connections may go (loopback and private addresses
+   * only when the caller allows them for this URL); the agent, and so its
+   * pooled connections, belong to this client alone.
+   */
+  constructor(options: {
+    url: string;
+    token: string;
+    caPem?: string;
+    system: ExternalSystem;
+    egress: EgressPolicy;
+  }) {
     this.system = options.system;
+    // The pause is per instance (the system) and token, keyed by a hash: never the token itself.
+    this.gate = options.system.gateFor(
+      `token:${createHash('sha256').update(options.token).digest('hex')}`,
+      'GitLab asked the requests of this token to wait',
+    );
     this.api = new Gitlab({
       host: options.url,
       token: options.token,
       requesterFn: gitlabRequester(
-        options.caPem ? new Agent({ keepAlive: true, ca: options.caPem }) : undefined,
-        options.system,
+        new Agent({ keepAlive: true, ...(options.caPem ? { ca: options.caPem } : {}) }),
+        this.gate,
+        options.egress,
       ),
     } as never);
   }
 
   private async call<T>(operation: string, what: string, need: string, fn: () => Promise<T>): Promise<T> {
     try {
-      return await this.system.call(operation, fn, outcomeOfGitLabError);
+      return await this.system.call(
+        operation,
+        () => callBudget.run({ requests: 0 }, fn),
+        outcomeOfGitLabError,
+        this.gate,
+      );
     } catch (err) {
       throw classifyGitLabError(err, operation.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase(), what, need);
     }
@@ -107,7 +137,7 @@ export class GitLabPort {
       'ListProtectedBranches',
       `the protected branches of project ${path}`,
       'Maintainer',
-      () => this.api.ProtectedBranches.all(projectId, { perPage: 100 }),
+      () => this.api.ProtectedBranches.all(projectId, { perPage: 100, maxPages: MAX_PAGES }),
     );
     return (list as RawVariable[]).map((b) => String(b.name));
   }
@@ -118,7 +148,7 @@ export class GitLabPort {
       'ListProtectedTags',
       `the protected tags of project ${path}`,
       'Maintainer',
-      () => this.api.ProtectedTags.all(projectId, { perPage: 100 }),
+      () => this.api.ProtectedTags.all(projectId, { perPage: 100, maxPages: MAX_PAGES }),
     );
     return (list as RawVariable[]).map((t) => String(t.name));
   }
@@ -133,7 +163,7 @@ export class GitLabPort {
 
   async variables(target: Target): Promise<Variable[]> {
     const list = await this.call('ListVariables', describeTarget(target), this.need(target), () =>
-      this.resource(target).all(target.path, { perPage: 100 }),
+      this.resource(target).all(target.path, { perPage: 100, maxPages: MAX_PAGES }),
     );
     return (list as RawVariable[]).map(toVariable);
   }

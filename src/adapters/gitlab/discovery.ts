@@ -2,41 +2,91 @@
 // /.well-known/openid-configuration, then its jwks_uri, each within 5 s.
 // The IAM provider URL, ARN and condition-key prefix all come from the
 // document's issuer, never from the configured GitLab URL.
+//
+// What the operator fetches here is named by a tenant (spec.gitlab.url) or by a
+// document it serves, so: https only, the keys only on the issuer's own host
+// (hostname and port), bodies of at most 1 MiB, an overall deadline per fetch,
+// and connections only where the egress policy allows (runtime/transport/egress.ts).
+// The thumbprint's TLS probe follows the same rules.
 import { createHash } from 'node:crypto';
 import { Agent } from 'node:https';
 import { isIP } from 'node:net';
 import { connect } from 'node:tls';
-import { RetryableError } from '../../runtime/reconcile/outcome.ts';
+import { RetryableError, TerminalError } from '../../runtime/reconcile/outcome.ts';
+import {
+  assertHostAllowed,
+  type EgressPolicy,
+  guardedLookup,
+  isEgressRefused,
+} from '../../runtime/transport/egress.ts';
 import { type HttpResponse, send } from '../../runtime/transport/http-client.ts';
+import { addressNotAllowed } from './errors.ts';
 import { type RetryGate, retryAfterMs } from './requester.ts';
 
 export const DISCOVERY_TIMEOUT_MS = 5000;
+/** The most of a discovery document or a JWKS read. */
+export const MAX_DISCOVERY_BODY_BYTES = 1024 * 1024;
 
 export interface Discovery {
   issuer: string;
   jwksUri: string;
 }
 
-async function getJson(
-  url: string,
-  caPem: string | undefined,
-  what: string,
-  gate: RetryGate | undefined,
-): Promise<Record<string, unknown>> {
+export interface DiscoveryOptions {
+  /** The CA bundle of spec.gitlab.caSecretRef. */
+  caPem?: string | undefined;
+  /** The instance's Retry-After pause for unauthenticated requests. */
+  gate?: RetryGate | undefined;
+  /** May the URLs resolve to loopback or private addresses (never link-local)? */
+  allowPrivate: boolean;
+}
+
+/** `host:port`, the port spelled out (443 for https). */
+function hostAndPort(url: URL): string {
+  return `${url.hostname}:${url.port || (url.protocol === 'http:' ? '80' : '443')}`;
+}
+
+function parseUrl(text: string, what: string): URL {
+  try {
+    return new URL(text);
+  } catch {
+    throw new TerminalError('IssuerNotAllowed', `${what} "${text}" is not a URL`, { recheck: true });
+  }
+}
+
+/** Refuses, before any request, a URL that is not https. */
+function requireHttps(url: URL, what: string): void {
+  if (url.protocol !== 'https:') {
+    throw new TerminalError(
+      'IssuerNotAllowed',
+      `${what} ${url.href} is not an https URL: the operator fetches OIDC discovery documents and keys only over https (AWS, too, accepts only https issuers)`,
+      { recheck: true },
+    );
+  }
+}
+
+async function getJson(url: URL, options: DiscoveryOptions, what: string): Promise<Record<string, unknown>> {
+  requireHttps(url, what);
+  const { caPem, gate } = options;
   await gate?.whenOpen();
   let res: HttpResponse;
   try {
-    res = await send(new URL(url), {
+    res = await send(url, {
       agent: caPem ? new Agent({ ca: caPem }) : undefined,
       timeoutMs: DISCOVERY_TIMEOUT_MS,
+      deadlineMs: DISCOVERY_TIMEOUT_MS,
+      maxBodyBytes: MAX_DISCOVERY_BODY_BYTES,
+      egress: { allowPrivate: options.allowPrivate },
       signal: AbortSignal.timeout(DISCOVERY_TIMEOUT_MS),
     });
   } catch (err) {
+    if (isEgressRefused(err)) throw addressNotAllowed(err, `${what} ${url.href} was not fetched`);
     const name = (err as Error)?.name;
     const slow = name === 'TimeoutError' || name === 'AbortError';
+    const large = name === 'BodyTooLargeError';
     throw new RetryableError(
       'IssuerUnreachable',
-      `${what} ${url} ${slow ? `did not answer within ${DISCOVERY_TIMEOUT_MS / 1000} s` : `could not be fetched: ${(err as Error)?.message}`}; AWS fetches it the same way at job time and would refuse the ID tokens (InvalidIdentityToken)`,
+      `${what} ${url.href} ${slow ? `did not answer within ${DISCOVERY_TIMEOUT_MS / 1000} s` : large ? `is larger than ${MAX_DISCOVERY_BODY_BYTES / (1024 * 1024)} MiB, the most the operator reads` : `could not be fetched: ${(err as Error)?.message}`}; AWS fetches it the same way at job time and would refuse the ID tokens (InvalidIdentityToken)`,
       { cause: err },
     );
   }
@@ -46,7 +96,7 @@ async function getJson(
     if (hinted !== undefined) gate?.pause(hinted);
     throw new RetryableError(
       'IssuerUnreachable',
-      `${what} ${url} answered HTTP ${res.status}; AWS fetches it the same way at job time and would refuse the ID tokens (InvalidIdentityToken)`,
+      `${what} ${url.href} answered HTTP ${res.status}; AWS fetches it the same way at job time and would refuse the ID tokens (InvalidIdentityToken)`,
       { retryAfterMs: hinted },
     );
   }
@@ -55,25 +105,22 @@ async function getJson(
   } catch {
     throw new RetryableError(
       'IssuerUnreachable',
-      `${what} ${url} is not JSON; AWS fetches it the same way at job time and would refuse the ID tokens (InvalidIdentityToken)`,
+      `${what} ${url.href} is not JSON; AWS fetches it the same way at job time and would refuse the ID tokens (InvalidIdentityToken)`,
     );
   }
 }
 
 /**
  * Discovers the issuer of `gitlabUrl`, and checks that AWS can discover it from
- * the issuer itself. `gate`: the instance's Retry-After pause, shared with its API calls.
+ * the issuer itself. Nothing is fetched from a URL that is not https, nor keys
+ * from a host other than the issuer's.
  */
-export async function discoverIssuer(
-  gitlabUrl: string,
-  caPem?: string,
-  gate?: RetryGate,
-): Promise<Discovery> {
+export async function discoverIssuer(gitlabUrl: string, options: DiscoveryOptions): Promise<Discovery> {
+  requireHttps(parseUrl(gitlabUrl, 'the GitLab URL'), 'the GitLab URL');
   const doc = await getJson(
-    `${gitlabUrl}/.well-known/openid-configuration`,
-    caPem,
+    new URL(`${gitlabUrl}/.well-known/openid-configuration`),
+    options,
     'the OIDC discovery document',
-    gate,
   );
   const issuer = String(doc.issuer ?? '').replace(/\/+$/, '');
   if (!issuer.startsWith('https://')) {
@@ -86,10 +133,9 @@ export async function discoverIssuer(
   if (issuer !== gitlabUrl) {
     // AWS looks the issuer up at the issuer, not at the URL we were given.
     final = await getJson(
-      `${issuer}/.well-known/openid-configuration`,
-      caPem,
+      new URL(`${issuer}/.well-known/openid-configuration`),
+      options,
       "the issuer's own discovery document",
-      gate,
     );
     if (String(final.issuer ?? '').replace(/\/+$/, '') !== issuer) {
       throw new RetryableError(
@@ -99,7 +145,17 @@ export async function discoverIssuer(
     }
   }
   const jwksUri = String(final.jwks_uri ?? '');
-  await getJson(jwksUri, caPem, 'the JWKS', gate);
+  const jwks = parseUrl(jwksUri, `the jwks_uri of issuer ${issuer}`);
+  requireHttps(jwks, `the jwks_uri of issuer ${issuer}`);
+  const issuerUrl = new URL(issuer);
+  if (hostAndPort(jwks) !== hostAndPort(issuerUrl)) {
+    throw new TerminalError(
+      'IssuerNotAllowed',
+      `the discovery document of issuer ${issuer} names jwks_uri ${jwksUri}, on host ${hostAndPort(jwks)}; the operator fetches keys only from the issuer's own host ${hostAndPort(issuerUrl)}. Serve the keys from the issuer's host`,
+      { recheck: true },
+    );
+  }
+  await getJson(jwks, options, 'the JWKS');
   return { issuer, jwksUri };
 }
 
@@ -108,16 +164,27 @@ export async function discoverIssuer(
  * publicly trusted: that of the top certificate of the chain the JWKS host
  * serves, as the AWS console computes it. Lower-case hex.
  */
-export function serverThumbprint(url: string, caPem: string): Promise<string> {
-  const { hostname, port } = new URL(url);
+export function serverThumbprint(url: string, caPem: string, egress: EgressPolicy): Promise<string> {
+  const target = new URL(url);
+  requireHttps(target, 'the JWKS host');
+  const { hostname, port } = target;
+  const host = hostname.replace(/^\[|\]$/g, '');
+  try {
+    assertHostAllowed(host, egress);
+  } catch (err) {
+    if (isEgressRefused(err))
+      return Promise.reject(addressNotAllowed(err, `the TLS certificate of ${hostname} was not read`));
+    throw err;
+  }
   return new Promise((resolve, reject) => {
     const socket = connect(
       {
-        host: hostname,
+        host,
         port: Number(port || 443),
         ca: caPem,
         timeout: DISCOVERY_TIMEOUT_MS,
-        ...(isIP(hostname) ? {} : { servername: hostname }),
+        lookup: guardedLookup(egress),
+        ...(isIP(host) ? {} : { servername: host }),
       },
       () => {
         // Walk up the verified chain to its top certificate.
@@ -132,10 +199,12 @@ export function serverThumbprint(url: string, caPem: string): Promise<string> {
     socket.on('timeout', () => socket.destroy(new Error('timeout')));
     socket.on('error', (err) =>
       reject(
-        new RetryableError(
-          'IssuerUnreachable',
-          `could not read the TLS certificate of ${hostname}: ${err.message}`,
-        ),
+        isEgressRefused(err)
+          ? addressNotAllowed(err, `the TLS certificate of ${hostname} was not read`)
+          : new RetryableError(
+              'IssuerUnreachable',
+              `could not read the TLS certificate of ${hostname}: ${err.message}`,
+            ),
       ),
     );
   });

@@ -3,6 +3,25 @@
 // and a missing project are fixed outside the spec (a new token in the Secret,
 // a membership, a project): looked at again every resync.
 import { RetryableError, TerminalError } from '../../runtime/reconcile/outcome.ts';
+import { type EgressRefusedError, isEgressRefused } from '../../runtime/transport/egress.ts';
+
+/**
+ * A connection the egress policy refused, for a condition: which URL, and the
+ * class of address, never the address nor a connection error (a tenant must
+ * not learn from it what the operator can reach). Looked at again every
+ * resync: a policy or DNS change fixes it.
+ */
+export function addressNotAllowed(err: EgressRefusedError, what: string): TerminalError {
+  const why =
+    err.addressClass === 'link-local'
+      ? 'the operator never connects to link-local or cloud metadata addresses'
+      : `the operator connects to ${err.addressClass} addresses only for a GitLab URL that a GitLabAwsPolicy selecting this namespace lists in spec.gitlab.urls (or with --tenancy open)`;
+  return new TerminalError(
+    'AddressNotAllowed',
+    `${what}: ${err.host} resolves to an address that is not allowed (${err.addressClass}); ${why}`,
+    { recheck: true },
+  );
+}
 
 interface GitbeakerLikeError {
   name?: string;
@@ -22,6 +41,7 @@ export function classifyGitLabError(
   need = 'Maintainer',
 ): Error {
   if (err instanceof TerminalError || err instanceof RetryableError) return err;
+  if (isEgressRefused(err)) return addressNotAllowed(err, `could not ${operation} ${what}`);
   const e = err as GitbeakerLikeError;
   const status = gitlabStatus(err);
   const detail = e?.cause?.description ?? e?.message ?? String(err);

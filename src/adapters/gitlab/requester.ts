@@ -7,17 +7,38 @@
 //   Retry-After (API-FACTS, pitfall 15). Here a 429/502/503 is retried at most
 //   twice, after Retry-After (capped); past that the error carries the server's
 //   hint to the work queue, which waits at least that long. A Retry-After also
-//   pauses every other request to the same instance (`gate`): GitLab counts
-//   the limit per user across the instance.
+//   pauses every other request with the same token to the same instance
+//   (`gate`): GitLab counts the limit per user across the instance, so another
+//   token (another namespace's) is not held up.
+// Every response body is read up to 1 MiB, and each attempt (headers and body)
+// has an overall deadline; connections go only where the egress policy allows
+// (runtime/transport/egress.ts).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Agent } from 'node:https';
 import { createRequesterFn, GitbeakerRequestError, GitbeakerTimeoutError } from '@gitbeaker/requester-utils';
+import type { EgressPolicy } from '../../runtime/transport/egress.ts';
 import { type HttpResponse, send } from '../../runtime/transport/http-client.ts';
 
 const RETRY_STATUSES = [429, 502, 503];
 const MAX_ATTEMPTS = 3;
 const MAX_INLINE_WAIT_MS = 10_000;
-/** Longest wait for a response's headers or its next chunk; GitLab's own request timeout is 60 s. */
-const REQUEST_TIMEOUT_MS = 60_000;
+/** Longest wait for a response's headers or its next chunk. */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** Longest one attempt may take in all, headers and body; GitLab's own request timeout is 60 s. */
+export const REQUEST_DEADLINE_MS = 60_000;
+/** The most of a response body read (a page of 100 variables is well below it). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * The requests one GitLab call (a list and all its pages, with retries) may
+ * make. gitbeaker follows `rel="next"` while its `maxPages` allows, and counts
+ * pages as items / perPage: a server answering pages of one item, each with a
+ * next link, would be followed for a hundred times `maxPages` pages.
+ */
+export const MAX_REQUESTS_PER_CALL = 400;
+
+/** The budget of the GitLab call in progress (GitLabPort runs each call in one). */
+export const callBudget = new AsyncLocalStorage<{ requests: number }>();
 
 /** Retry-After in ms (seconds or an HTTP date), if the response has one. */
 export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
@@ -57,14 +78,14 @@ function fail(request: { method: string; url: string }, response: HttpResponse, 
   });
 }
 
-/** Shared by every request to one GitLab instance (the ExternalSystem). */
+/** Shared by every request with one token to one GitLab instance (ExternalSystem.gateFor). */
 export interface RetryGate {
   pause(ms: number): void;
   /** Waits out a pause up to `maxWaitMs` (1 s when left out); throws a RetryableError for a longer one. */
   whenOpen(maxWaitMs?: number): Promise<void>;
 }
 
-export function gitlabRequester(agent: Agent | undefined, gate?: RetryGate) {
+export function gitlabRequester(agent: Agent | undefined, gate: RetryGate | undefined, egress: EgressPolicy) {
   return createRequesterFn(
     (_, options) => Promise.resolve(options),
     async (endpoint: string, options: Record<string, unknown> = {}) => {
@@ -91,6 +112,14 @@ export function gitlabRequester(agent: Agent | undefined, gate?: RetryGate) {
       url.search = searchParams ?? '';
       const request = { method, url: url.toString() };
       for (let attempt = 1; ; attempt++) {
+        const budget = callBudget.getStore();
+        if (budget && ++budget.requests > MAX_REQUESTS_PER_CALL) {
+          const error = new Error(
+            `${url.origin} kept answering with more pages: the operator makes at most ${MAX_REQUESTS_PER_CALL} requests for one call`,
+          );
+          error.name = 'TooManyPagesError';
+          throw error;
+        }
         await gate?.whenOpen(MAX_INLINE_WAIT_MS);
         let response: HttpResponse;
         try {
@@ -100,6 +129,9 @@ export function gitlabRequester(agent: Agent | undefined, gate?: RetryGate) {
             body: payload,
             agent,
             timeoutMs: REQUEST_TIMEOUT_MS,
+            deadlineMs: REQUEST_DEADLINE_MS,
+            maxBodyBytes: MAX_BODY_BYTES,
+            egress,
             signal,
             // A pause that began while this request waited for its connection.
             ready: gate ? () => gate.whenOpen(MAX_INLINE_WAIT_MS) : undefined,

@@ -16,6 +16,7 @@ export function federationController(deps: ProductDeps): Controller<GitLabAwsFed
       secrets: deps.secrets,
       tenancy: deps.tenancy,
       gitlabSystemFor: deps.gitlabSystemFor,
+      egressFor: deps.egressFor,
       clusterId: deps.settings.clusterId,
       defaultRegion: deps.settings.awsRegion,
       propagationDelayMs: deps.settings.propagationDelayMs,

@@ -11,6 +11,7 @@ import type { GitLabAwsFederation, GitLabAwsFederationStatus } from '../../api/v
 import type { ReconcileContext } from '../../runtime/reconcile/controller.ts';
 import { KeyedMutex } from '../../runtime/reconcile/keyed-mutex.ts';
 import { TtlCache } from '../../runtime/reconcile/ttl-cache.ts';
+import type { EgressPolicy } from '../../runtime/transport/egress.ts';
 import type { ExternalSystem } from '../../runtime/transport/external.ts';
 import type { Condition } from '../../runtime/transport/kube.ts';
 import type { SecretReader } from '../shared/secrets.ts';
@@ -29,6 +30,8 @@ export interface FederationDeps {
   tenancy: Pick<Tenancy, 'judge' | 'privateAddressAllowed'>;
   /** The rate-limited channel to one GitLab instance. */
   gitlabSystemFor: (url: string) => ExternalSystem;
+  /** May connections for `url`, named in `namespace`, reach loopback and private addresses? */
+  egressFor: (namespace: string, url: string) => EgressPolicy;
   clusterId: string;
   defaultRegion: string | undefined;
   propagationDelayMs: number;
@@ -75,14 +78,20 @@ export class SharedFacts {
   /** Federations stalled on a token GitLab refused, by UID (see steps/refused-token.ts). */
   readonly refusedTokens = new Map<string, RefusedToken>();
 
-  /** One client per instance, token and CA: its keep-alive connections are reused. */
-  gitlabClient(url: string, token: string, caPem: string | undefined, system: ExternalSystem): GitLabPort {
+  /** One client per instance, token, CA and egress policy: its keep-alive connections are reused. */
+  gitlabClient(
+    url: string,
+    token: string,
+    caPem: string | undefined,
+    system: ExternalSystem,
+    egress: EgressPolicy,
+  ): GitLabPort {
     const key = createHash('sha256')
-      .update(`${url}\n${token}\n${caPem ?? ''}`)
+      .update(`${url}\n${token}\n${caPem ?? ''}\n${egress.allowPrivate}`)
       .digest('hex');
     let port = this.gitlabClients.get(key);
     if (!port) {
-      port = new GitLabPort({ url, token, caPem, system });
+      port = new GitLabPort({ url, token, caPem, system, egress });
       // Rotated tokens leave old clients behind; keep the cache from growing without bound.
       if (this.gitlabClients.size >= 256) this.gitlabClients.delete(this.gitlabClients.keys().next().value!);
       this.gitlabClients.set(key, port);
@@ -138,6 +147,8 @@ export interface FederationState {
   gitlab?: GitLabPort | null;
   /** SHA-256 of the token the client uses (never the token itself). */
   tokenHash?: string;
+  /** Where this reconcile's connections to spec.gitlab.url may go; see egressOf. */
+  egress?: EgressPolicy;
 }
 
 export function newState(ctx: Ctx, deps: FederationDeps, shared: SharedFacts): FederationState {
@@ -167,6 +178,16 @@ export async function caPemOf(s: FederationState): Promise<string | undefined> {
   return s.caPem;
 }
 
+/**
+ * Where connections for spec.gitlab.url may go in this reconcile (discovery,
+ * JWKS, the thumbprint probe, API calls): `s.egress` if a step set it,
+ * else the deps' decision for the namespace and URL.
+ */
+export function egressOf(s: FederationState): EgressPolicy {
+  s.egress ??= s.deps.egressFor(s.fed.metadata.namespace ?? '', s.r.url);
+  return s.egress;
+}
+
 /** The GitLab client for the spec's token; undefined when the spec names no token. */
 export async function gitlabOf(s: FederationState): Promise<GitLabPort | undefined> {
   if (s.gitlab !== undefined) return s.gitlab ?? undefined;
@@ -177,6 +198,12 @@ export async function gitlabOf(s: FederationState): Promise<GitLabPort | undefin
   }
   const token = await s.deps.secrets.read(s.fed.metadata.namespace ?? '', ref, 'spec.gitlab.tokenSecretRef');
   s.tokenHash = createHash('sha256').update(token).digest('hex');
-  s.gitlab = s.shared.gitlabClient(s.r.url, token, await caPemOf(s), s.deps.gitlabSystemFor(s.r.url));
+  s.gitlab = s.shared.gitlabClient(
+    s.r.url,
+    token,
+    await caPemOf(s),
+    s.deps.gitlabSystemFor(s.r.url),
+    egressOf(s),
+  );
   return s.gitlab;
 }

@@ -4,6 +4,7 @@
 import { AwsClients } from '../../adapters/aws/clients.ts';
 import type { Metrics } from '../../runtime/process/metrics.ts';
 import type { RuntimeDeps } from '../../runtime/process/registration.ts';
+import type { EgressPolicy } from '../../runtime/transport/egress.ts';
 import { ExternalSystem } from '../../runtime/transport/external.ts';
 import { SecretReader } from './secrets.ts';
 import { Tenancy, type TenancyMode } from './tenancy.ts';
@@ -29,6 +30,11 @@ export interface ProductDeps {
   aws: AwsClients;
   /** The rate-limited channel to one GitLab instance. */
   gitlabSystemFor: (url: string) => ExternalSystem;
+  /**
+   * Where connections for a GitLab URL named in a namespace may go: loopback
+   * and private addresses only when allowed (link-local never).
+   */
+  egressFor: (namespace: string, url: string) => EgressPolicy;
   secrets: SecretReader;
   /** The GitLabAwsPolicies and namespaces, for the tenancy step of both kinds. */
   tenancy: Tenancy;
@@ -45,12 +51,18 @@ export function productDeps(runtime: RuntimeDeps, settings: ProductSettings): Pr
       rateLimit: settings.awsRateLimit,
     }),
     gitlabSystemFor: perInstance(runtime.metrics, settings.gitlabRateLimit),
+    // Until the tenancy decision lands (issue #14, core), every URL may reach private addresses.
+    egressFor: () => ({ allowPrivate: true }),
     secrets: new SecretReader(runtime.kubeConfig),
     tenancy: new Tenancy({ mode: settings.tenancy, kubeConfig: runtime.kubeConfig, log: runtime.log }),
   };
 }
 
-/** One rate limit per GitLab instance: gitlab.com limits each user, one slow instance must not hold up another. */
+/**
+ * One rate limit per GitLab instance: one slow instance must not hold up
+ * another. A Retry-After pauses one token's calls (ExternalSystem.gateFor), as
+ * gitlab.com limits each user.
+ */
 function perInstance(metrics: Metrics, limit: RateLimit): (url: string) => ExternalSystem {
   const systems = new Map<string, ExternalSystem>();
   return (url) => {

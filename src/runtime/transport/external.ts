@@ -10,47 +10,26 @@ import { TokenBucket } from '../watch/ratelimit.ts';
 /** The longest a call waits out a pause in place by default; longer pauses go back to the work queue. */
 const MAX_CALL_WAIT_MS = 1000;
 
-export class ExternalSystem {
-  readonly name: string;
-  private readonly metrics: Metrics;
-  private readonly bucket: TokenBucket;
+/**
+ * A pause a server asked for (HTTP 429 with Retry-After), for the clients it
+ * applies to: calls through the gate, and retries that honour it, wait until then.
+ */
+export class PauseGate {
+  /** Who asked whom to wait, in words ("gitlab asked clients to wait"), for the message of a pause too long to wait out. */
+  private readonly who: string;
   private pausedUntil = 0;
 
-  constructor(name: string, metrics: Metrics, limit: { qps: number; burst: number }) {
-    this.name = name;
-    this.metrics = metrics;
-    this.bucket = new TokenBucket(limit.qps, limit.burst);
+  constructor(who: string) {
+    this.who = who;
   }
 
-  async call<T>(
-    operation: string,
-    fn: () => Promise<T>,
-    outcomeOf: (err: unknown) => string = () => 'error',
-  ): Promise<T> {
-    await this.whenOpen();
-    const wait = this.bucket.reserve();
-    if (wait > 0) await sleep(wait);
-    await this.whenOpen();
-    const end = this.metrics.externalRequestDuration.startTimer({ system: this.name, operation });
-    try {
-      const result = await fn();
-      this.metrics.externalRequests.inc({ system: this.name, operation, outcome: 'success' });
-      return result;
-    } catch (err) {
-      this.metrics.externalRequests.inc({ system: this.name, operation, outcome: outcomeOf(err) });
-      throw err;
-    } finally {
-      end();
-    }
-  }
-
-  /**
-   * The system asked every client to wait (HTTP 429 with Retry-After): calls
-   * through here, and retries that honour the gate, wait until then. GitLab
-   * throttles per user across the instance, so one refusal stands for all.
-   */
   pause(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+  }
+
+  /** No pause in force. */
+  get open(): boolean {
+    return this.pausedUntil <= Date.now();
   }
 
   /**
@@ -66,11 +45,82 @@ export class ExternalSystem {
       if (remaining > maxWaitMs) {
         throw new RetryableError(
           'RateLimited',
-          `${this.name} asked clients to wait (Retry-After): ${Math.ceil(remaining / 1000)} s left`,
+          `${this.who} (Retry-After): ${Math.ceil(remaining / 1000)} s left`,
           { retryAfterMs: remaining },
         );
       }
       await sleep(remaining);
     }
+  }
+}
+
+/** Gates kept per client before those whose pause is over are dropped. */
+const MAX_GATES = 1024;
+
+export class ExternalSystem {
+  readonly name: string;
+  private readonly metrics: Metrics;
+  private readonly bucket: TokenBucket;
+  /** A pause for every client of the system. */
+  private readonly everyone: PauseGate;
+  private readonly gates = new Map<string, PauseGate>();
+
+  constructor(name: string, metrics: Metrics, limit: { qps: number; burst: number }) {
+    this.name = name;
+    this.metrics = metrics;
+    this.bucket = new TokenBucket(limit.qps, limit.burst);
+    this.everyone = new PauseGate(`${name} asked clients to wait`);
+  }
+
+  /**
+   * The pause of one client of the system (GitLab throttles per user: one
+   * token's 429 must not hold up another's). `key` identifies the client and is
+   * never a secret itself (a hash of the token); `who` says who asked whom to
+   * wait, in messages.
+   */
+  gateFor(key: string, who = `${this.name} asked this client to wait`): PauseGate {
+    let gate = this.gates.get(key);
+    if (!gate) {
+      if (this.gates.size >= MAX_GATES) {
+        for (const [k, g] of this.gates) if (g.open) this.gates.delete(k);
+      }
+      gate = new PauseGate(who);
+      this.gates.set(key, gate);
+    }
+    return gate;
+  }
+
+  /** `gate`: the pause the call honours; the whole system's when left out. */
+  async call<T>(
+    operation: string,
+    fn: () => Promise<T>,
+    outcomeOf: (err: unknown) => string = () => 'error',
+    gate: PauseGate = this.everyone,
+  ): Promise<T> {
+    await gate.whenOpen();
+    const wait = this.bucket.reserve();
+    if (wait > 0) await sleep(wait);
+    await gate.whenOpen();
+    const end = this.metrics.externalRequestDuration.startTimer({ system: this.name, operation });
+    try {
+      const result = await fn();
+      this.metrics.externalRequests.inc({ system: this.name, operation, outcome: 'success' });
+      return result;
+    } catch (err) {
+      this.metrics.externalRequests.inc({ system: this.name, operation, outcome: outcomeOf(err) });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
+  /** The system asked every client to wait (HTTP 429 with Retry-After). */
+  pause(ms: number): void {
+    this.everyone.pause(ms);
+  }
+
+  /** Resolves once no system-wide pause is in force (see PauseGate.whenOpen). */
+  whenOpen(maxWaitMs = MAX_CALL_WAIT_MS): Promise<void> {
+    return this.everyone.whenOpen(maxWaitMs);
   }
 }

@@ -4,6 +4,8 @@
 // 10 MB of RSS that node:http's built-in parser does not (docs/bench.md).
 import http from 'node:http';
 import https from 'node:https';
+import { StringDecoder } from 'node:string_decoder';
+import { assertHostAllowed, defaultEgressAgent, type EgressPolicy, guardedLookup } from './egress.ts';
 
 export interface HttpRequest {
   method?: string;
@@ -15,6 +17,19 @@ export interface HttpRequest {
   auth?: string;
   /** Longest wait for the response's headers, and between two chunks of its body. */
   timeoutMs: number;
+  /**
+   * Longest the whole exchange may take, headers and body: a server that
+   * trickles an endless body is cut off. None when left out (a watch).
+   */
+  deadlineMs?: number;
+  /** The most bytes of body read; a longer body (or Content-Length) fails with BodyTooLargeError. */
+  maxBodyBytes?: number;
+  /**
+   * For a URL a tenant supplied: which addresses the connection may reach
+   * (egress.ts), checked on IP literals before connecting and in the socket's
+   * own DNS lookup. Without an `agent`, a pool of this policy's own is used.
+   */
+  egress?: EgressPolicy;
   signal?: AbortSignal;
   /**
    * Awaited once the request has its connection, just before it is written;
@@ -38,6 +53,34 @@ export class HttpTimeoutError extends Error {
     super(`${url.origin}${url.pathname} sent nothing for ${timeoutMs / 1000} s`);
     this.name = 'TimeoutError';
   }
+}
+
+/** The error of an exchange that took longer than its `deadlineMs`; its name is TimeoutError. */
+export class HttpDeadlineError extends Error {
+  constructor(url: URL, deadlineMs: number) {
+    super(`${url.origin}${url.pathname} did not answer in full within ${deadlineMs / 1000} s`);
+    this.name = 'TimeoutError';
+  }
+}
+
+/** The error of a response whose body is longer than `maxBodyBytes`; its name is BodyTooLargeError. */
+export class HttpBodyTooLargeError extends Error {
+  readonly limitBytes: number;
+  constructor(url: URL, limitBytes: number) {
+    super(
+      `${url.origin}${url.pathname} sent a response body larger than ${formatBytes(limitBytes)}, the most the operator reads`,
+    );
+    this.name = 'BodyTooLargeError';
+    this.limitBytes = limitBytes;
+  }
+}
+
+function formatBytes(n: number): string {
+  return n % (1024 * 1024) === 0
+    ? `${n / (1024 * 1024)} MiB`
+    : n % 1024 === 0
+      ? `${n / 1024} KiB`
+      : `${n} bytes`;
 }
 
 /** Sends a request and reads the whole response body as text. */
@@ -87,6 +130,15 @@ function exchange(
 ): Promise<Omit<HttpResponse, 'text'>> {
   const transport = url.protocol === 'http:' ? http : https;
   return new Promise((resolve, reject) => {
+    const { egress, maxBodyBytes, deadlineMs } = request;
+    if (egress) {
+      try {
+        assertHostAllowed(url.hostname, egress);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+    }
     const headers = { ...request.headers };
     // Node sends no length of its own for a DELETE with a body (GitLab takes
     // a variable's environment scope filter in one).
@@ -94,25 +146,51 @@ function exchange(
     const req = transport.request(url, {
       method: request.method ?? 'GET',
       headers,
-      agent: request.agent,
+      agent: request.agent ?? (egress ? defaultEgressAgent(url.protocol, egress) : undefined),
       auth: request.auth,
       signal: request.signal,
+      ...(egress ? { lookup: guardedLookup(egress) } : {}),
     });
+    let deadline: NodeJS.Timeout | undefined;
+    const fail = (err: Error) => {
+      clearTimeout(deadline);
+      reject(err);
+    };
+    if (deadlineMs !== undefined) {
+      deadline = setTimeout(() => req.destroy(new HttpDeadlineError(url, deadlineMs)), deadlineMs);
+    }
     // An idle socket: no response headers yet, or no body chunk for that long.
     req.setTimeout(request.timeoutMs, () => req.destroy(new HttpTimeoutError(url, request.timeoutMs)));
-    req.on('error', reject);
+    req.on('error', fail);
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
+      const tooLarge = () => req.destroy(new HttpBodyTooLargeError(url, maxBodyBytes!));
+      if (maxBodyBytes !== undefined && Number(res.headers['content-length'] ?? 0) > maxBodyBytes) {
+        tooLarge();
+        return;
+      }
+      const decoder = new StringDecoder('utf8');
+      let received = 0;
+      res.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (maxBodyBytes !== undefined && received > maxBodyBytes) {
+          tooLarge();
+          return;
+        }
         try {
-          onChunk(chunk, status);
+          onChunk(decoder.write(chunk), status);
         } catch (err) {
           req.destroy(err as Error);
         }
       });
-      res.on('error', reject);
-      res.on('end', () => resolve({ status, headers: flatten(res.headers) }));
+      // A destroyed request (deadline, size, abort) ends its response with an error too.
+      res.on('error', (err) => fail((req.errored as Error | null) ?? err));
+      res.on('end', () => {
+        const rest = decoder.end();
+        if (rest) onChunk(rest, status);
+        clearTimeout(deadline);
+        resolve({ status, headers: flatten(res.headers) });
+      });
     });
     const { ready } = request;
     if (!ready) {

@@ -12,8 +12,20 @@ export interface FaultSpec {
    * `/.well-known/openid-configuration`, `/oauth/discovery/keys`.
    */
   path?: RegExp;
+  /**
+   * Only requests whose token belongs to this user (by username), as GitLab
+   * throttles each user on its own; requests without a known token never match.
+   */
+  user?: string;
   /** Status to answer with; omit to only delay (`delayMs`) and then serve normally. */
   status?: number;
+  /**
+   * Answer (with `status`, default 200) a body written in chunks of spaces:
+   * `chunkBytes` (default 64 KiB) every `intervalMs` (default 0: as fast as the
+   * client reads), `totalBytes` in all, or without end when it is left out. A
+   * huge or an endless, slow body, for clients that must bound what they read.
+   */
+  streamBody?: { chunkBytes?: number; intervalMs?: number; totalBytes?: number };
   /** How many matching requests it affects (default: all, until cleared). */
   times?: number;
   /**
@@ -48,6 +60,8 @@ export interface Arrival {
   status?: number;
   /** The Retry-After the injected 429 carried, in seconds. */
   retryAfterSeconds?: number;
+  /** The username of the presented token's owner, when the request had a known token. */
+  user?: string;
 }
 
 export class Faults {
@@ -77,19 +91,20 @@ export class Faults {
     this.list = this.list.filter((f) => f !== fault);
   }
 
-  /** The first fault that matches and still has uses; counts the hit. */
-  take(method: string, path: string): Fault | undefined {
+  /** The first fault that matches and still has uses; counts the hit. `user`: the token's owner, if known. */
+  take(method: string, path: string, user?: string | null): Fault | undefined {
     const fault = this.list.find(
       (f) =>
         (!f.spec.method || f.spec.method.toUpperCase() === method) &&
         (!f.spec.path || f.spec.path.test(path)) &&
+        (f.spec.user === undefined || f.spec.user === user) &&
         f.hits < (f.spec.times ?? Number.POSITIVE_INFINITY) &&
         (f.spec.probability === undefined || Math.random() < f.spec.probability),
     );
     if (fault) fault.hits += 1;
-    const arrival: Arrival = { at: Date.now(), method, path };
-    if (fault?.spec.status !== undefined) {
-      arrival.status = fault.spec.status;
+    const arrival: Arrival = { at: Date.now(), method, path, ...(user ? { user } : {}) };
+    if (fault?.spec.status !== undefined || fault?.spec.streamBody) {
+      arrival.status = fault.spec.status ?? 200;
       if (fault.spec.status === 429) arrival.retryAfterSeconds = fault.spec.retryAfterSeconds ?? 60;
     }
     this.arrivals.push(arrival);

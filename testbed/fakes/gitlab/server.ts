@@ -43,6 +43,13 @@ export interface OidcSettings {
   issuerUrl: string;
   /** `issuer` in `<base>/.well-known/openid-configuration`; GitLab always reports its own URL. */
   discoveryIssuer: string;
+  /**
+   * `jwks_uri` in the discovery documents, when set; by default the keys of
+   * the document's base (`<base>/oauth/discovery/keys`), as GitLab names them.
+   * A document naming keys elsewhere (another host, plain http) is what a
+   * client must refuse.
+   */
+  jwksUri?: string;
 }
 
 export interface GitLabFake {
@@ -111,8 +118,13 @@ export async function startGitLabFake(options: GitLabFakeOptions = {}): Promise<
         ? parseBody(raw, req.headers['content-type'])
         : undefined;
       if (body !== undefined) record.body = isPlainObject(body) ? redact(body, ['value']) : body;
-      const fault = faults.take(method, path);
+      const fault = faults.take(method, path, record.user);
       if (fault?.spec.delayMs) await sleep(fault.spec.delayMs);
+      if (fault?.spec.streamBody) {
+        record.status = fault.spec.status ?? 200;
+        await streamBody(res, record.status, fault.spec.streamBody, sleep);
+        return;
+      }
       if (fault?.spec.status !== undefined) {
         reply = faultReply({ ...fault.spec, status: fault.spec.status });
       } else if (mirror !== undefined) {
@@ -149,7 +161,8 @@ export async function startGitLabFake(options: GitLabFakeOptions = {}): Promise<
 
   function oidcReply(path: string, issuer: string, jwksBase: string): Reply | undefined {
     if (path === '/.well-known/openid-configuration') {
-      return { status: 200, body: discoveryDocument(base, issuer, jwksBase) };
+      const doc = discoveryDocument(base, issuer, jwksBase);
+      return { status: 200, body: oidc.jwksUri ? { ...doc, jwks_uri: oidc.jwksUri } : doc };
     }
     if (path === '/oauth/discovery/keys') {
       return {
@@ -176,7 +189,10 @@ export async function startGitLabFake(options: GitLabFakeOptions = {}): Promise<
   });
   const { port } = server.address() as AddressInfo;
   base = `${tls ? 'https' : 'http'}://127.0.0.1:${port}${prefix}`;
-  const defaults = () => Object.assign(oidc, { issuerUrl: base, discoveryIssuer: base });
+  const defaults = () => {
+    Object.assign(oidc, { issuerUrl: base, discoveryIssuer: base });
+    delete oidc.jwksUri;
+  };
   defaults();
 
   return {
@@ -252,6 +268,36 @@ function redact(params: Params, names: string[]): Params {
   const out: Params = { ...params };
   for (const n of names) if (n in out) out[n] = '[redacted]';
   return out;
+}
+
+/** A body of spaces in chunks, as a fault's `streamBody` asks; ends early when the client goes. */
+async function streamBody(
+  res: ServerResponse,
+  status: number,
+  spec: { chunkBytes?: number; intervalMs?: number; totalBytes?: number },
+  sleep: (ms: number) => Promise<void>,
+): Promise<void> {
+  const chunk = Buffer.alloc(spec.chunkBytes ?? 65536, ' ');
+  const total = spec.totalBytes ?? Number.POSITIVE_INFINITY;
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  let sent = 0;
+  while (sent < total && !res.destroyed) {
+    const part = total - sent < chunk.length ? chunk.subarray(0, total - sent) : chunk;
+    sent += part.length;
+    if (!res.write(part) && !res.destroyed) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+    if (spec.intervalMs) await sleep(spec.intervalMs);
+  }
+  if (!res.destroyed) res.end();
 }
 
 function send(res: ServerResponse, reply: Reply): void {

@@ -78,3 +78,54 @@ test/helm/rbac.test.ts compares these rules with that list.
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end -}}
+
+{{/*
+"start size" of an IPv4 CIDR: its first address as a number and how many
+addresses it holds.
+*/}}
+{{- define "gao.cidr4" -}}
+{{- $parts := splitList "/" . -}}
+{{- $o := splitList "." (first $parts) -}}
+{{- $bits := int (last $parts) -}}
+{{- $ip := add (mul (atoi (index $o 0)) 16777216) (mul (atoi (index $o 1)) 65536) (mul (atoi (index $o 2)) 256) (atoi (index $o 3)) -}}
+{{- $size := 1 -}}
+{{- range until (int (sub 32 $bits)) }}{{ $size = mul $size 2 }}{{ end -}}
+{{- printf "%d %d" (mul (div $ip $size) $size) $size -}}
+{{- end -}}
+
+{{/*
+An ipBlock for .cidr with those of .except that it contains (an ipBlock's
+except must lie inside its cidr). IPv4 by arithmetic; IPv6 ranges are cut out
+of ::/0 only. A cidr inside an excluded range fails the render.
+*/}}
+{{- define "gao.ipBlock" -}}
+{{- $cidr := .cidr -}}
+{{- $inside := list -}}
+{{- if contains ":" $cidr -}}
+{{- if eq $cidr "::/0" -}}
+{{- range .except }}{{ if contains ":" . }}{{ $inside = append $inside . }}{{ end }}{{ end -}}
+{{- end -}}
+{{- else -}}
+{{- $c := splitList " " (include "gao.cidr4" $cidr) -}}
+{{- $cStart := int64 (index $c 0) -}}
+{{- $cEnd := add $cStart (int64 (index $c 1)) -}}
+{{- range .except -}}
+{{- if not (contains ":" .) -}}
+{{- $e := splitList " " (include "gao.cidr4" .) -}}
+{{- $eStart := int64 (index $e 0) -}}
+{{- $eEnd := add $eStart (int64 (index $e 1)) -}}
+{{- if and (ge $cStart $eStart) (le $cEnd $eEnd) -}}
+{{- fail (printf "networkPolicy.egress: %s lies inside %s, which the operator must never reach" $cidr .) -}}
+{{- end -}}
+{{- if and (le $cStart $eStart) (ge $cEnd $eEnd) -}}
+{{- $inside = append $inside . -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+cidr: {{ $cidr | quote }}
+{{- with $inside }}
+except:
+{{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}

@@ -5,7 +5,7 @@ import { discoverIssuer, serverThumbprint } from '../../../adapters/gitlab/disco
 import { providerUrlOf } from '../../../policy/trust-policy.ts';
 import { next, type Step } from '../../../runtime/reconcile/steps.ts';
 import { ISSUER_DISCOVERABLE, REASONS } from '../conditions.ts';
-import { caPemOf, type FederationState } from '../state.ts';
+import { caPemOf, egressOf, type FederationState } from '../state.ts';
 
 export const issuerStep: Step<FederationState> = {
   name: 'issuer',
@@ -13,11 +13,16 @@ export const issuerStep: Step<FederationState> = {
   async run(s) {
     const caPem = await caPemOf(s);
     const { url } = s.r;
-    s.issuer = await s.shared.issuers.get(`${url}\n${caPem ?? ''}`, async () => {
-      const discovery = await discoverIssuer(url, caPem, s.deps.gitlabSystemFor(url));
+    const egress = egressOf(s);
+    // A discovery made where private addresses were allowed is not one where they are not.
+    s.issuer = await s.shared.issuers.get(`${url}\n${caPem ?? ''}\n${egress.allowPrivate}`, async () => {
+      const gate = s.deps
+        .gitlabSystemFor(url)
+        .gateFor('unauthenticated', 'GitLab asked unauthenticated requests to wait');
+      const discovery = await discoverIssuer(url, { caPem, gate, allowPrivate: egress.allowPrivate });
       return {
         discovery,
-        thumbprint: caPem ? await serverThumbprint(discovery.jwksUri, caPem) : undefined,
+        thumbprint: caPem ? await serverThumbprint(discovery.jwksUri, caPem, egress) : undefined,
       };
     });
     const { issuer, jwksUri } = s.issuer.discovery;

@@ -171,3 +171,43 @@ describe('at random (probability) and the arrival log', () => {
     expect(always.hits).toBe(2);
   });
 });
+
+describe('per user', () => {
+  it("throttles only the requests of one user's tokens, as GitLab limits each user", async () => {
+    fake.state.addMember({ project: PROJECT }, 'other', 'maintainer');
+    const other = new Gitlab({ host: fake.url, token: fake.state.addToken('other') });
+    fake.faults.add({ user: 'deployer', status: 429, retryAfterSeconds: 600 });
+    expect((await other.Projects.show(PROJECT)).path).toBe('api');
+    expect((await fetch(`${fake.url}/.well-known/openid-configuration`)).status).toBe(200);
+    await expect(api.Projects.show(PROJECT)).rejects.toBeInstanceOf(GitbeakerRetryError);
+    expect(new Set(fake.requests.filter((r) => r.status === 429).map((r) => r.user))).toEqual(
+      new Set(['deployer']),
+    );
+  });
+});
+
+describe('streamed bodies', () => {
+  it('serves a body of totalBytes in chunks', async () => {
+    fake.faults.add({ path: /openid-configuration/, streamBody: { totalBytes: 3 * 1024 * 1024 } });
+    const res = await fetch(`${fake.url}/.well-known/openid-configuration`);
+    expect(res.status).toBe(200);
+    expect((await res.arrayBuffer()).byteLength).toBe(3 * 1024 * 1024);
+  });
+
+  it('serves an endless slow body, with the status asked for, until the client goes', async () => {
+    const fault = fake.faults.add({
+      path: /discovery\/keys/,
+      status: 200,
+      streamBody: { chunkBytes: 10, intervalMs: 10 },
+    });
+    const controller = new AbortController();
+    const res = await fetch(`${fake.url}/oauth/discovery/keys`, { signal: controller.signal });
+    const reader = res.body!.getReader();
+    let received = 0;
+    while (received < 100) received += (await reader.read()).value?.byteLength ?? 0;
+    controller.abort();
+    expect(received).toBeGreaterThanOrEqual(100);
+    expect(fault.hits).toBe(1);
+    expect(fake.requests.at(-1)).toMatchObject({ path: '/oauth/discovery/keys', status: 200 });
+  });
+});

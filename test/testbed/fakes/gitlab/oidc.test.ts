@@ -147,6 +147,13 @@ describe('over HTTP', () => {
     fake.reset();
     expect((await discover(fake.url)).issuer).toBe(fake.url);
   });
+
+  it('can name keys elsewhere in jwks_uri (another host, plain http), until reset', async () => {
+    fake.oidc.jwksUri = 'http://keys.example.com/jwks';
+    expect((await discover(fake.url)).jwks_uri).toBe('http://keys.example.com/jwks');
+    fake.reset();
+    expect((await discover(fake.url)).jwks_uri).toBe(`${fake.url}/oauth/discovery/keys`);
+  });
 });
 
 it('lives under a relative URL root when given a path prefix', async () => {
