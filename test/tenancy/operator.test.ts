@@ -278,6 +278,21 @@ describe('each way a namespace could get more than its policy grants is stopped'
   }, 120_000);
 });
 
+describe('addresses', () => {
+  it('a link-local URL is refused even when a policy names it, and the message tells nothing of what answered', async () => {
+    const { ns, spec } = await setUp('ten-linklocal', { tenancy: 'restricted' });
+    const metadata = 'https://169.254.169.254';
+    await policy(`ll-${ns}`, ns, { gitlab: { urls: [metadata], paths: ['payments'] } });
+    await apply(ns, federation('imds', spec({ gitlab: { url: metadata } })));
+    const f = await waitForCondition(ns, 'imds', 'Stalled', 'True', { reason: 'AddressNotAllowed' });
+    const ready = getCondition(f.status?.conditions as never, 'Ready');
+    expect(ready?.message).toContain('link-local');
+    expect(ready?.message).not.toMatch(/ECONN|ETIMEDOUT|EHOSTUNREACH|timed out|refused the connection/i);
+    expect(f.status?.identityProviderArn).toBeUndefined();
+    expect(await roleExists(`${ns}-imds`)).toBe(false);
+  });
+});
+
 describe('a policy is read again when it or the namespace changes', () => {
   it('a tightened policy stops a Ready federation within seconds, and a spec change then writes nothing', async () => {
     const { ns, spec, gitlab } = await setUp('ten-tighten', { tenancy: 'restricted' });

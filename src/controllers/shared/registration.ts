@@ -41,6 +41,7 @@ export interface ProductDeps {
 }
 
 export function productDeps(runtime: RuntimeDeps, settings: ProductSettings): ProductDeps {
+  const tenancy = new Tenancy({ mode: settings.tenancy, kubeConfig: runtime.kubeConfig, log: runtime.log });
   return {
     runtime,
     settings,
@@ -51,10 +52,11 @@ export function productDeps(runtime: RuntimeDeps, settings: ProductSettings): Pr
       rateLimit: settings.awsRateLimit,
     }),
     gitlabSystemFor: perInstance(runtime.metrics, settings.gitlabRateLimit),
-    // Until the tenancy decision lands (issue #14, core), every URL may reach private addresses.
-    egressFor: () => ({ allowPrivate: true }),
+    // Loopback and private addresses only for a URL a policy of the namespace names
+    // (or with --tenancy open); link-local never (runtime/transport/egress.ts).
+    egressFor: (namespace, url) => ({ allowPrivate: tenancy.privateAddressAllowed(namespace, url) }),
     secrets: new SecretReader(runtime.kubeConfig),
-    tenancy: new Tenancy({ mode: settings.tenancy, kubeConfig: runtime.kubeConfig, log: runtime.log }),
+    tenancy,
   };
 }
 
