@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { checkAccessHelp, runCheckAccess } from './access/cli.ts';
 import { helpText, parseCommandLine } from './config.ts';
 import { productControllers } from './controllers/index.ts';
-import { runOperator } from './operator.ts';
+import { resolveClusterId, runOperator } from './operator.ts';
 import { UsageError } from './runtime/process/flags.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -41,8 +41,17 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${pkg.version}\n`);
       return 0;
     }
-    case 'run':
-      return runOperator(parsed.config, productControllers(parsed.config));
+    case 'run': {
+      let config: typeof parsed.config;
+      try {
+        config = await resolveClusterId(parsed.config);
+      } catch (err) {
+        if (!(err instanceof UsageError)) throw err;
+        process.stderr.write(`gitlab-aws-operator: ${err.message}\n`);
+        return 2;
+      }
+      return runOperator(config, productControllers(config));
+    }
   }
 }
 

@@ -197,8 +197,10 @@ export const FLAGS: FlagSpec[] = [
     name: 'cluster-id',
     env: 'CLUSTER_ID',
     type: 'string',
-    default: 'default',
-    help: 'written into owner tags and markers',
+    help: "written into owner tags, markers and AssumeRole's ExternalId; the kube-system namespace's UID when unset",
+    // It goes into IAM tag values and STS's ExternalId: the characters both accept.
+    check: (v) =>
+      /^[\w+=,.@:/-]{1,128}$/.test(v as string) ? undefined : 'use at most 128 letters, digits and _+=,.@:/-',
   },
   {
     name: 'aws-region',
@@ -294,7 +296,8 @@ export function parseCommandLine(
     connectionPollIntervalMs: v['connection-poll-interval'] as number,
     connectionPollMaxIntervalMs: v['connection-poll-max-interval'] as number,
     shutdownTimeoutMs: v['shutdown-timeout'] as number,
-    clusterId: v['cluster-id'] as string,
+    // Empty: the kube-system namespace's UID, read at start (operator.ts resolveClusterId).
+    clusterId: str(v['cluster-id']) ?? '',
     awsRegion: str(v['aws-region']),
     logLevel: v['log-level'] as string,
     identity: `${env.POD_NAME ?? hostname()}_${process.pid}`,

@@ -3,12 +3,38 @@
 // Wiring only: nothing imports it but the entry points.
 import { setFlagsFromString } from 'node:v8';
 import type { OperatorConfig } from './config.ts';
+import { UsageError } from './runtime/process/flags.ts';
 import { createLogger } from './runtime/process/logger.ts';
 import { Manager } from './runtime/process/manager.ts';
 import { Metrics } from './runtime/process/metrics.ts';
 import type { ControllerFactory, RuntimeDeps } from './runtime/process/registration.ts';
 import { KubernetesEventRecorder } from './runtime/reconcile/events.ts';
-import { loadKubeConfig } from './runtime/transport/kube.ts';
+import { loadKubeConfig, namespaceUid } from './runtime/transport/kube.ts';
+
+/**
+ * The configuration with its cluster ID: --cluster-id when given, else the UID of
+ * the kube-system namespace (DESIGN.md §2.5), which two clusters never share and
+ * which lives as long as the cluster. A UsageError (exit 2) when it cannot be read.
+ */
+export async function resolveClusterId(
+  config: OperatorConfig,
+  env: Record<string, string | undefined> = process.env,
+): Promise<OperatorConfig> {
+  if (config.clusterId) return config;
+  let uid: string | undefined;
+  let cause = 'it has no metadata.uid';
+  try {
+    uid = await namespaceUid(loadKubeConfig(config.kubeconfig, env), 'kube-system');
+  } catch (err) {
+    cause = err instanceof Error ? err.message : String(err);
+  }
+  if (!uid) {
+    throw new UsageError(
+      `cannot read the UID of the kube-system namespace, the default cluster ID (${cause}); set --cluster-id (CLUSTER_ID) to a name no other cluster uses, or allow the operator to get namespaces/kube-system`,
+    );
+  }
+  return { ...config, clusterId: uid };
+}
 
 export async function runOperator(
   config: OperatorConfig,
@@ -65,7 +91,12 @@ export async function runOperator(
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   log.info(
-    { identity: config.identity, namespaces: config.namespaces, labelSelector: config.labelSelector },
+    {
+      identity: config.identity,
+      clusterId: config.clusterId,
+      namespaces: config.namespaces,
+      labelSelector: config.labelSelector,
+    },
     'starting',
   );
   await manager.start();

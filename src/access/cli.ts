@@ -11,7 +11,7 @@ import { parsePolicy } from '../policy/iam-document.ts';
 import { providerUrlOf } from '../policy/trust-policy.ts';
 import { type FlagSpec, parseFlags, UsageError, usage } from '../runtime/process/flags.ts';
 import { Metrics } from '../runtime/process/metrics.ts';
-import { CustomResourceClient, loadKubeConfig } from '../runtime/transport/kube.ts';
+import { CustomResourceClient, loadKubeConfig, namespaceUid } from '../runtime/transport/kube.ts';
 import { checkAccess, type TokenClaims } from './check.ts';
 
 export const CHECK_FLAGS: FlagSpec[] = [
@@ -45,6 +45,12 @@ export const CHECK_FLAGS: FlagSpec[] = [
     help: 'the exact sub claim, when the project customises ci_id_token_sub_claim_components',
   },
   { name: 'kubeconfig', env: 'KUBECONFIG', type: 'string', help: 'kubeconfig, with --federation' },
+  {
+    name: 'cluster-id',
+    env: 'CLUSTER_ID',
+    type: 'string',
+    help: "the operator's --cluster-id, for the ExternalId of spec.aws.assumeRoleArn (default: the kube-system namespace's UID)",
+  },
   { name: 'aws-region', env: 'AWS_REGION', type: 'string', help: 'AWS region for the IAM client' },
 ];
 
@@ -76,9 +82,12 @@ export async function runCheckAccess(
   let audience = str('aud');
   let region = str('aws-region');
   let assumeRoleArn: string | undefined;
+  let namespace = '';
+  let clusterId = str('cluster-id') ?? 'check-access';
   if (str('federation')) {
-    const [namespace, name] = str('federation')!.split('/');
-    if (!namespace || !name) throw new UsageError('--federation takes namespace/name');
+    const [ns, name] = str('federation')!.split('/');
+    if (!ns || !name) throw new UsageError('--federation takes namespace/name');
+    namespace = ns;
     const kc = loadKubeConfig(str('kubeconfig'), process.env);
     const fed = await new CustomResourceClient<GitLabAwsFederation>(kc, federationResource).get(
       namespace,
@@ -95,6 +104,13 @@ export async function runCheckAccess(
     audience ??= r.audience;
     region ??= r.region;
     assumeRoleArn = r.assumeRoleArn;
+    // The operator's ExternalId names its cluster: assume the role as it does.
+    if (assumeRoleArn && !str('cluster-id')) {
+      const uid = await namespaceUid(kc, 'kube-system').catch(() => undefined);
+      if (!uid)
+        throw new UsageError("--cluster-id is needed: the kube-system namespace's UID cannot be read");
+      clusterId = uid;
+    }
   }
 
   let claims: TokenClaims;
@@ -116,9 +132,9 @@ export async function runCheckAccess(
   // The federation's own account: through spec.aws.assumeRoleArn, as the operator reaches it.
   const iam = new AwsClients({
     defaultRegion: region,
-    clusterId: 'check-access',
+    clusterId,
     metrics: new Metrics(),
-  }).iamFor(region, assumeRoleArn);
+  }).iamFor(region, assumeRoleArn, namespace);
   const roleName = roleArn!.split('/').pop()!;
   const role = await iam.getRole(roleName);
   if (!role) throw new Error(`role ${roleArn} does not exist`);

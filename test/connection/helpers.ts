@@ -99,7 +99,16 @@ export function startOperator(
 ): OperatorProcess {
   return startOperatorProcess(
     CLI,
-    [...runArgs(ns, kubeconfig), '--log-level', 'debug', ...POLL_ARGS, ...extraArgs],
+    // The tests compare owner tags with the cluster ID `default`.
+    [
+      ...runArgs(ns, kubeconfig),
+      '--cluster-id',
+      'default',
+      '--log-level',
+      'debug',
+      ...POLL_ARGS,
+      ...extraArgs,
+    ],
     {
       AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS: endpoint,
       AWS_REGION: 'us-east-1',

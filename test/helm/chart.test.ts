@@ -29,6 +29,8 @@ describe('the chart', () => {
     expect(objects.map((o) => o.kind).sort()).toEqual([
       'ClusterRole',
       'ClusterRole', // tenancy: policies and namespaces, read-only
+      'ClusterRole', // the cluster ID: get on namespaces/kube-system
+      'ClusterRoleBinding',
       'ClusterRoleBinding',
       'ClusterRoleBinding',
       'Deployment',
@@ -59,7 +61,7 @@ describe('the chart', () => {
       '--propagation-delay=10s',
       '--max-trust-policy-size=2048',
       '--tenancy=restricted',
-      '--cluster-id=default',
+      // No --cluster-id: the operator reads the kube-system namespace's UID.
       '--max-concurrent-reconciles=4',
       '--log-level=info',
     ]);

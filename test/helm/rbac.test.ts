@@ -25,9 +25,11 @@ import { applyPolicy } from '../tenancy/policies.ts';
 import {
   CHART,
   find,
+  helm,
   helmOk,
   type K8sObject,
   kubeconfigWithToken,
+  one,
   operatorContainer,
   parseManifests,
   render,
@@ -96,34 +98,129 @@ const leaseGrants = (id: string) =>
   ].sort();
 
 const rulesOf = (o: K8sObject) => (o as unknown as { rules: Rule[] }).rules;
+// Without a clusterId value: read the kube-system namespace's UID (--cluster-id's default), nothing else.
+const CLUSTER_ID_GRANTS = ['core/namespaces:get[kube-system]'];
+const WATCH_GRANTS_WITHOUT_SECRETS = WATCH_GRANTS.filter((g) => g !== 'core/secrets:get');
 
 describe('the chart’s RBAC grants exactly what the operator uses', () => {
   it('cluster-wide: a ClusterRole for the kinds, Secrets and Events; a Role for the Lease', async () => {
     const objects = await render();
-    const [clusterRole, tenancy] = find(objects, 'ClusterRole');
-    expect(grants(rulesOf(clusterRole!))).toEqual(WATCH_GRANTS);
-    expect(tenancy!.metadata.name).toBe('gao-gitlab-aws-operator-tenancy');
-    expect(grants(rulesOf(tenancy!))).toEqual(TENANCY_GRANTS);
-    expect(find(await render({ tenancy: 'open' }), 'ClusterRole')).toHaveLength(1);
+    expect(
+      find(objects, 'ClusterRole')
+        .map((r) => r.metadata.name)
+        .sort(),
+    ).toEqual([
+      'gao-gitlab-aws-operator',
+      'gao-gitlab-aws-operator-cluster-id',
+      'gao-gitlab-aws-operator-tenancy',
+    ]);
+    expect(grants(rulesOf(one(objects, 'ClusterRole', 'gao-gitlab-aws-operator')))).toEqual(WATCH_GRANTS);
+    expect(grants(rulesOf(one(objects, 'ClusterRole', 'gao-gitlab-aws-operator-tenancy')))).toEqual(
+      TENANCY_GRANTS,
+    );
+    expect(grants(rulesOf(one(objects, 'ClusterRole', 'gao-gitlab-aws-operator-cluster-id')))).toEqual(
+      CLUSTER_ID_GRANTS,
+    );
+    expect(find(await render({ tenancy: 'open', clusterId: 'prod' }), 'ClusterRole')).toHaveLength(1);
     const roles = find(objects, 'Role');
     expect(roles.map((r) => `${r.metadata.namespace}/${r.metadata.name}`)).toEqual([
       'gao-system/gao-gitlab-aws-operator-leader-election',
     ]);
     expect(grants(rulesOf(roles[0]!))).toEqual(leaseGrants('gao-gitlab-aws-operator'));
-    const binding = find(objects, 'ClusterRoleBinding')[0] as unknown as { subjects: unknown[] };
-    expect(binding.subjects).toEqual([
-      { kind: 'ServiceAccount', name: 'gao-gitlab-aws-operator', namespace: 'gao-system' },
+    for (const binding of find(objects, 'ClusterRoleBinding') as unknown as { subjects: unknown[] }[]) {
+      expect(binding.subjects).toEqual([
+        { kind: 'ServiceAccount', name: 'gao-gitlab-aws-operator', namespace: 'gao-system' },
+      ]);
+    }
+  });
+
+  it('a clusterId value: no cluster-ID grant', async () => {
+    const objects = await render({ clusterId: 'prod-eu-1', tenancy: 'open' });
+    expect(find(objects, 'ClusterRole').map((r) => r.metadata.name)).toEqual(['gao-gitlab-aws-operator']);
+    expect(find(objects, 'ClusterRoleBinding').map((r) => r.metadata.name)).toEqual([
+      'gao-gitlab-aws-operator',
     ]);
   });
 
-  it('namespaced mode: a Role per watched namespace; cluster-wide only the read-only tenancy grant', async () => {
+  it('rbac.secrets.namespaces: Secret get in those namespaces only, no Secret rule cluster-wide', async () => {
+    const objects = await render({
+      clusterId: 'prod',
+      rbac: { secrets: { namespaces: ['team-a', 'team-b'] } },
+    });
+    expect(grants(rulesOf(one(objects, 'ClusterRole', 'gao-gitlab-aws-operator')))).toEqual(
+      WATCH_GRANTS_WITHOUT_SECRETS,
+    );
+    const secretRoles = find(objects, 'Role', 'gao-gitlab-aws-operator-secrets');
+    expect(secretRoles.map((r) => r.metadata.namespace)).toEqual(['team-a', 'team-b']);
+    for (const role of secretRoles) expect(grants(rulesOf(role))).toEqual(['core/secrets:get']);
+    const bindings = find(objects, 'RoleBinding', 'gao-gitlab-aws-operator-secrets') as unknown as {
+      metadata: { namespace: string };
+      roleRef: unknown;
+      subjects: unknown[];
+    }[];
+    expect(bindings.map((b) => b.metadata.namespace)).toEqual(['team-a', 'team-b']);
+    for (const b of bindings) {
+      expect(b.roleRef).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Role',
+        name: 'gao-gitlab-aws-operator-secrets',
+      });
+      expect(b.subjects).toEqual([
+        { kind: 'ServiceAccount', name: 'gao-gitlab-aws-operator', namespace: 'gao-system' },
+      ]);
+    }
+    // Nothing else in the chart grants Secrets.
+    const all = [...find(objects, 'ClusterRole'), ...find(objects, 'Role')].flatMap((r) =>
+      grants(rulesOf(r)).map((g) => `${r.metadata.namespace ?? ''}:${g}`),
+    );
+    expect(all.filter((g) => g.includes('secrets')).sort()).toEqual([
+      'team-a:core/secrets:get',
+      'team-b:core/secrets:get',
+    ]);
+
+    // In namespaced mode too: the watched namespaces' Roles lose their Secret rule.
+    const namespaced = await render({
+      clusterId: 'prod',
+      watchNamespaces: ['team-a', 'team-c'],
+      rbac: { secrets: { namespaces: ['team-a'] } },
+    });
+    for (const role of find(namespaced, 'Role', 'gao-gitlab-aws-operator'))
+      expect(grants(rulesOf(role))).toEqual(WATCH_GRANTS_WITHOUT_SECRETS);
+    expect(
+      find(namespaced, 'Role', 'gao-gitlab-aws-operator-secrets').map((r) => r.metadata.namespace),
+    ).toEqual(['team-a']);
+  });
+
+  it('refuses an rbac.secrets.namespaces entry that is not a namespace name', async () => {
+    const bad = await helm([
+      'template',
+      'gao',
+      CHART,
+      '-f',
+      valuesFile({ rbac: { secrets: { namespaces: ['Team_A'] } } }),
+    ]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("- at '/rbac/secrets/namespaces/0'");
+  });
+
+  it('namespaced mode: a Role per watched namespace; cluster-wide only the read-only tenancy and cluster-ID grants', async () => {
     const objects = await render({
       watchNamespaces: ['team-a', 'team-b'],
       leaderElection: { id: 'shard-a' },
     });
-    expect(find(objects, 'ClusterRole').map((r) => grants(rulesOf(r)))).toEqual([TENANCY_GRANTS]);
-    expect(find(objects, 'ClusterRoleBinding')).toHaveLength(1);
-    const open = await render({ watchNamespaces: ['team-a'], tenancy: 'open' });
+    expect(
+      find(objects, 'ClusterRole')
+        .map((r) => r.metadata.name)
+        .sort(),
+    ).toEqual(['gao-gitlab-aws-operator-cluster-id', 'gao-gitlab-aws-operator-tenancy']);
+    expect(grants(rulesOf(one(objects, 'ClusterRole', 'gao-gitlab-aws-operator-tenancy')))).toEqual(
+      TENANCY_GRANTS,
+    );
+    expect(grants(rulesOf(one(objects, 'ClusterRole', 'gao-gitlab-aws-operator-cluster-id')))).toEqual(
+      CLUSTER_ID_GRANTS,
+    );
+    expect(find(objects, 'ClusterRoleBinding')).toHaveLength(2);
+    const open = await render({ watchNamespaces: ['team-a'], tenancy: 'open', clusterId: 'prod' });
     expect(find(open, 'ClusterRole')).toEqual([]);
     expect(find(open, 'ClusterRoleBinding')).toEqual([]);
     const roles = find(objects, 'Role');
@@ -382,7 +479,7 @@ describe('the operator runs with nothing but the chart’s RBAC', () => {
     expect(await op.stop()).toBe(0);
   }, 240_000);
 
-  it('namespaced mode: Roles in the watched namespace and the read-only tenancy grant are enough', async () => {
+  it('namespaced mode: Roles in the watched namespace and the read-only tenancy and cluster-ID grants are enough', async () => {
     const gitlab = await startGitLab();
     started.gitlabs.push(gitlab);
     const fake = await startCodeConnectionsFake();
@@ -391,8 +488,8 @@ describe('the operator runs with nothing but the chart’s RBAC', () => {
     const { op } = await installAndRun(
       'helm-ns',
       {
+        // No clusterId: the operator reads the kube-system namespace's UID through the chart's grant.
         watchNamespaces: [work],
-        clusterId: 'helm-ns',
         extraArgs: ['--connection-poll-interval=300ms', '--connection-poll-max-interval=1500ms'],
       },
       {
@@ -404,6 +501,10 @@ describe('the operator runs with nothing but the chart’s RBAC', () => {
       },
     );
     started.closers.push(await applyPolicy(work, work, testPolicy(gitlab)));
+    const uid = (await kubectl(['get', 'namespace', 'kube-system', '-o', 'jsonpath={.metadata.uid}'])).stdout;
+    expect(uid).toMatch(/^[0-9a-f-]{36}$/);
+    const starting = await op.waitForLog((l) => l.msg === 'starting');
+    expect(starting.clusterId).toBe(uid);
     await failFastOnForbidden(op, async () => {
       await federationLifecycle(work, op, gitlab, {});
       await connectionLifecycle(work, op, fake, {});

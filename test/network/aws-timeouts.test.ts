@@ -36,7 +36,7 @@ it('ends every IAM attempt at the request timeout, and fails the call as retryab
     timeouts: { connectionMs: 1000, requestMs: 500 },
   });
   const err = await aws
-    .iamFor('eu-west-1', undefined)
+    .iamFor('eu-west-1', undefined, 'default')
     .getRole('stuck')
     .catch((e: Error & { reason?: string }) => e);
   expect(err).toMatchObject({ name: 'RetryableError', reason: 'AWSUnavailable' });

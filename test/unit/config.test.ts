@@ -16,7 +16,8 @@ describe('command line', () => {
       optimizingJit: false,
       resyncIntervalMs: 600_000,
       propagationDelayMs: 10_000,
-      clusterId: 'default',
+      // Empty: the kube-system namespace's UID, read at start (operator.ts).
+      clusterId: '',
       logLevel: 'info',
       connectionPollIntervalMs: 30_000,
       connectionPollMaxIntervalMs: 300_000,

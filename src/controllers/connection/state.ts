@@ -15,7 +15,13 @@ export type Ctx = ReconcileContext<GitLabConnection>;
 export type Status = GitLabConnectionStatus & { conditions?: Condition[] };
 
 export interface ConnectionDeps {
-  aws: { connectionsFor(region: string | undefined, assumeRoleArn: string | undefined): ConnectionsPort };
+  aws: {
+    connectionsFor(
+      region: string | undefined,
+      assumeRoleArn: string | undefined,
+      namespace: string,
+    ): ConnectionsPort;
+  };
   clusterId: string;
   defaultRegion: string | undefined;
   /** The GitLabAwsPolicies of the namespaces (--tenancy). */
@@ -61,7 +67,7 @@ export function newState(
     status: ctx.status as Status,
     deps,
     r,
-    port: deps.aws.connectionsFor(r.region, r.assumeRoleArn),
+    port: deps.aws.connectionsFor(r.region, r.assumeRoleArn, obj.metadata.namespace ?? ''),
     tags: desiredTags(r, deps.clusterId),
     ref: `glconn/${obj.metadata.name} -n ${obj.metadata.namespace}`,
     recorded: kept.created.recall(obj),

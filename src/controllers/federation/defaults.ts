@@ -8,6 +8,7 @@ export const GITLAB_COM = 'https://gitlab.com';
 
 export interface Resolved {
   owner: string;
+  namespace: string;
   url: string;
   audience: string;
   roleName: string;
@@ -23,6 +24,7 @@ export function resolve(fed: GitLabAwsFederation, defaultRegion: string | undefi
   const url = (fed.spec.gitlab?.url ?? GITLAB_COM).replace(/\/+$/, '');
   return {
     owner: `${namespace}/${name}`,
+    namespace,
     url,
     audience: fed.spec.audience ?? url,
     roleName: fed.spec.role?.name ?? `${namespace}-${name}`.slice(0, 64),

@@ -44,7 +44,7 @@ export async function finalizeFederation(s: FederationState): Promise<Outcome> {
     ];
     for (const role of roles) {
       const deleted = await deleteRole(
-        s.deps.aws.iamFor(s.r.region, role.managedThrough),
+        s.deps.aws.iamFor(s.r.region, role.managedThrough, s.r.namespace),
         role.arn,
         s.r.owner,
         s.deps.clusterId,

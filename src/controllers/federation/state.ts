@@ -24,7 +24,9 @@ export type Ctx = ReconcileContext<GitLabAwsFederation>;
 export type Status = GitLabAwsFederationStatus & { conditions?: Condition[] };
 
 export interface FederationDeps {
-  aws: { iamFor(region: string | undefined, assumeRoleArn: string | undefined): IamPort };
+  aws: {
+    iamFor(region: string | undefined, assumeRoleArn: string | undefined, namespace: string): IamPort;
+  };
   secrets: SecretReader;
   /** The GitLabAwsPolicies of the namespaces (--tenancy). */
   tenancy: Pick<Tenancy, 'judge' | 'privateAddressAllowed'>;
@@ -160,7 +162,7 @@ export function newState(ctx: Ctx, deps: FederationDeps, shared: SharedFacts): F
     deps,
     shared,
     r,
-    iam: deps.aws.iamFor(r.region, r.assumeRoleArn),
+    iam: deps.aws.iamFor(r.region, r.assumeRoleArn, r.namespace),
     changes: [],
     created: false,
   };

@@ -24,6 +24,14 @@ export function loadKubeConfig(
   return kc;
 }
 
+/** The UID of a namespace (kube-system's names the cluster); undefined when it has none. */
+export async function namespaceUid(kubeConfig: KubeConfig, name: string): Promise<string | undefined> {
+  const ns = await new KubeApi(kubeConfig).get<{ metadata?: { uid?: string } }>(
+    `/api/v1/namespaces/${encodeURIComponent(name)}`,
+  );
+  return ns.metadata?.uid;
+}
+
 export interface ResourceType {
   /** '' for the core group (namespaces, secrets). */
   group: string;

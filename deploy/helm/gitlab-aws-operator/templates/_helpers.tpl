@@ -57,7 +57,8 @@ watches (a ClusterRole, or a Role per watched namespace). Derived from src/:
   (metadata.finalizers); status.ts merge-patches /status;
 - /finalizers update: clusters with OwnerReferencesPermissionEnforcement check
   it when finalizers are set;
-- shared/secrets.ts reads the GitLab token and CA Secrets (get only);
+- shared/secrets.ts reads the GitLab token and CA Secrets (get only; with
+  rbac.secrets.namespaces, only there: see rbac.yaml);
 - runtime/events.ts creates core/v1 Events and patches them to fold repeats.
 test/helm/rbac.test.ts compares these rules with that list.
 */}}
@@ -71,9 +72,11 @@ test/helm/rbac.test.ts compares these rules with that list.
 - apiGroups: ["gitlab-aws.io"]
   resources: ["gitlabawsfederations/finalizers", "gitlabconnections/finalizers"]
   verbs: ["update"]
+{{- if not .Values.rbac.secrets.namespaces }}
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get"]
+{{- end }}
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]

@@ -17,7 +17,7 @@ export const retireStep: Step<FederationState> = {
     for (const old of retiring.roles ?? []) {
       // An ARN names the account too: the same ARN is the role in use (renamed back, say).
       if (old.arn === s.status.roleArn) continue;
-      const iam = s.deps.aws.iamFor(s.r.region, old.managedThrough);
+      const iam = s.deps.aws.iamFor(s.r.region, old.managedThrough, s.r.namespace);
       const deleted = await deleteRole(iam, old.arn, s.r.owner, s.deps.clusterId);
       if (deleted) s.changes.push(`deleted IAM role ${deleted}, which an earlier spec named`);
     }
@@ -37,7 +37,7 @@ export async function releaseRetired(
 ): Promise<string[]> {
   const url = old.providerArn.slice(old.providerArn.indexOf(':oidc-provider/') + ':oidc-provider/'.length);
   const users = othersAt(s.ctx.cached(), s.ctx.obj, { ...old, url }, s.deps.defaultRegion);
-  const iam = s.deps.aws.iamFor(s.r.region, old.managedThrough);
+  const iam = s.deps.aws.iamFor(s.r.region, old.managedThrough, s.r.namespace);
   const key = providerKey(old.managedThrough, url);
   return s.shared.providerLocks.run(key, async () => {
     s.shared.providers.delete(key);
