@@ -15,9 +15,54 @@ export const MANAGED_BY = 'gitlab-aws-operator';
 const AUDIENCE_TAG_PREFIX = 'gitlab-aws.io/audience-';
 export const THUMBPRINTS_TAG = 'gitlab-aws.io/thumbprints';
 
+const audienceHash = (audience: string) => createHash('sha256').update(audience).digest('hex').slice(0, 12);
+
 /** The tag that says the operator added `audience` to a provider (and may remove it). */
-export const audienceTag = (audience: string) =>
-  `${AUDIENCE_TAG_PREFIX}${createHash('sha256').update(audience).digest('hex').slice(0, 12)}`;
+export const audienceTag = (audience: string) => `${AUDIENCE_TAG_PREFIX}${audienceHash(audience)}`;
+
+// Which audiences each operator's view (a shard: --namespaces, --label-selector)
+// still uses at a provider. An operator sees only its own federations; before it
+// removes an audience or deletes the provider it reads the other views' records
+// on the provider itself, so a sharded or namespace-scoped operator never removes
+// what a federation outside its view uses (DESIGN.md §2.5). One tag per view,
+// written only by that view's (leading) process: `gitlab-aws.io/view-<hash of
+// cluster ID, namespaces, label selector>`, its value the hashes of the
+// audiences, space-separated, or `*` (all) when more than fit in 256 characters.
+const VIEW_TAG_PREFIX = 'gitlab-aws.io/view-';
+const ALL_AUDIENCES = '*';
+const HASHES_PER_TAG = 19; // 19 × 12 + 18 spaces = 246 ≤ 256
+
+/** The tag key of this process's view. */
+export function viewTag(clusterId: string, namespaces: string[], labelSelector: string | undefined): string {
+  const view = `${clusterId}\n${[...namespaces].sort().join(',')}\n${labelSelector ?? ''}`;
+  return `${VIEW_TAG_PREFIX}${createHash('sha256').update(view).digest('hex').slice(0, 16)}`;
+}
+
+/** The value of a view tag for these audiences; undefined for none. */
+export function viewRecord(audiences: string[]): string | undefined {
+  const hashes = [...new Set(audiences.map(audienceHash))].sort();
+  if (hashes.length === 0) return undefined;
+  return hashes.length > HASHES_PER_TAG ? ALL_AUDIENCES : hashes.join(' ');
+}
+
+/** Does the view tag's value record `audience`? */
+export function viewRecords(value: string | undefined, audience: string): boolean {
+  if (value === undefined) return false;
+  const hashes = value.split(' ');
+  return hashes.includes(ALL_AUDIENCES) || hashes.includes(audienceHash(audience));
+}
+
+/** The value with `audience` added to it. */
+export function withAudience(value: string | undefined, audience: string): string {
+  if (viewRecords(value, audience)) return value!;
+  const hashes = [...(value ? value.split(' ') : []), audienceHash(audience)].sort();
+  return hashes.length > HASHES_PER_TAG ? ALL_AUDIENCES : hashes.join(' ');
+}
+
+/** The views other than `mine` that recorded themselves on the provider. */
+function otherViews(p: OidcProvider, mine: string): string[] {
+  return Object.keys(p.tags).filter((k) => k.startsWith(VIEW_TAG_PREFIX) && k !== mine);
+}
 
 export function audiencesWeAdded(p: OidcProvider): string[] {
   return Object.entries(p.tags)
@@ -52,8 +97,10 @@ export async function deleteRole(
 
 /**
  * Removes `audience` from the provider at `providerArn` if the operator added it
- * and no federation in `stillWanted` uses it; deletes the provider when the
- * operator created it and no federation of this cluster uses it at all.
+ * and no federation uses it: none in `stillWanted` (this view's, from its cache)
+ * and none that another view records on the provider. Deletes the provider when
+ * the operator created it and no federation uses it at all: none in this view
+ * (`anyUser`) and no other view recorded. Then rewrites this view's record.
  */
 export async function releaseAudience(
   iam: IamPort,
@@ -63,22 +110,37 @@ export async function releaseAudience(
     stillWanted: string[];
     anyUser: boolean;
     clusterId: string;
+    viewTag: string;
   },
 ): Promise<string[]> {
   const p = await iam.getOidcProvider(input.providerArn);
   if (!p) return [];
-  if (!input.anyUser && createdByUs(p, input.clusterId)) {
+  const others = otherViews(p, input.viewTag);
+  if (!input.anyUser && others.length === 0 && createdByUs(p, input.clusterId)) {
     await iam.deleteOidcProvider(p.arn);
     return [`deleted IAM OIDC provider ${p.arn}`];
   }
-  if (input.stillWanted.includes(input.audience) || !audiencesWeAdded(p).includes(input.audience)) return [];
   const changes: string[] = [];
-  if (p.clientIds.includes(input.audience)) {
-    await iam.removeClientId(p.arn, input.audience);
-    changes.push(`removed audience ${input.audience} from ${p.arn}`);
+  const elsewhere = others.some((k) => viewRecords(p.tags[k], input.audience));
+  if (
+    !input.stillWanted.includes(input.audience) &&
+    !elsewhere &&
+    audiencesWeAdded(p).includes(input.audience)
+  ) {
+    if (p.clientIds.includes(input.audience)) {
+      await iam.removeClientId(p.arn, input.audience);
+      changes.push(`removed audience ${input.audience} from ${p.arn}`);
+    }
+    // Also the tag of an audience whose adding failed after the tag was written.
+    await iam.untagOidcProvider(p.arn, [audienceTag(input.audience)]);
   }
-  // Also the tag of an audience whose adding failed after the tag was written.
-  await iam.untagOidcProvider(p.arn, [audienceTag(input.audience)]);
+  // Last, so that a failure above leaves the record for the retry.
+  const record = input.anyUser ? viewRecord(input.stillWanted) : undefined;
+  if (record === undefined) {
+    if (p.tags[input.viewTag] !== undefined) await iam.untagOidcProvider(p.arn, [input.viewTag]);
+  } else if (p.tags[input.viewTag] !== record) {
+    await iam.tagOidcProvider(p.arn, { [input.viewTag]: record });
+  }
   return changes;
 }
 

@@ -3,6 +3,7 @@ import { federationResource, type GitLabAwsFederation } from '../../api/v1alpha1
 import { controllerDefaults } from '../../runtime/process/registration.ts';
 import { Controller } from '../../runtime/reconcile/controller.ts';
 import type { ProductDeps } from '../shared/registration.ts';
+import { viewTag } from './cleanup.ts';
 import { FederationReconciler } from './reconciler.ts';
 
 export function federationController(deps: ProductDeps): Controller<GitLabAwsFederation> {
@@ -18,6 +19,11 @@ export function federationController(deps: ProductDeps): Controller<GitLabAwsFed
       gitlabSystemFor: deps.gitlabSystemFor,
       egressFor: deps.egressFor,
       clusterId: deps.settings.clusterId,
+      viewTag: viewTag(
+        deps.settings.clusterId,
+        deps.runtime.scope.namespaces ?? [],
+        deps.runtime.scope.labelSelector,
+      ),
       defaultRegion: deps.settings.awsRegion,
       propagationDelayMs: deps.settings.propagationDelayMs,
       maxTrustPolicySize: deps.settings.maxTrustPolicySize,

@@ -35,6 +35,8 @@ export interface FederationDeps {
   /** May connections for `url`, named in `namespace`, reach loopback and private addresses? */
   egressFor: (namespace: string, url: string) => EgressPolicy;
   clusterId: string;
+  /** The provider tag that records which audiences this process's view uses (cleanup.ts viewTag). */
+  viewTag: string;
   defaultRegion: string | undefined;
   propagationDelayMs: number;
   /** IAM's trust-policy quota in this account (--max-trust-policy-size). */

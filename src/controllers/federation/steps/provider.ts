@@ -7,7 +7,14 @@ import type { IamPort, OidcProvider } from '../../../adapters/aws/iam.ts';
 import { RetryableError, TerminalError } from '../../../runtime/reconcile/outcome.ts';
 import { next, type Step } from '../../../runtime/reconcile/steps.ts';
 import { CLUSTER_TAG } from '../../shared/ownership.ts';
-import { audienceTag, MANAGED_BY, MANAGED_BY_TAG, THUMBPRINTS_TAG } from '../cleanup.ts';
+import {
+  audienceTag,
+  MANAGED_BY,
+  MANAGED_BY_TAG,
+  THUMBPRINTS_TAG,
+  viewRecords,
+  withAudience,
+} from '../cleanup.ts';
 import { IDENTITY_PROVIDER_READY, REASONS } from '../conditions.ts';
 import { compact, mergeThumbprints, withItem } from '../desired.ts';
 import { type FederationState, providerKey } from '../state.ts';
@@ -33,7 +40,7 @@ export const providerStep: Step<FederationState> = {
         // of them from the cache on each reconcile cost O(N) per reconcile, O(N²) per resync.)
         const ensured = await ensureProvider(
           s.iam,
-          { url, audience: s.r.audience, thumbprints, clusterId: s.deps.clusterId },
+          { url, audience: s.r.audience, thumbprints, clusterId: s.deps.clusterId, viewTag: s.deps.viewTag },
           s.shared.providers.peek(key),
         );
         s.shared.providers.set(key, ensured.provider);
@@ -86,16 +93,17 @@ export const providerStep: Step<FederationState> = {
  */
 async function ensureProvider(
   iam: IamPort,
-  input: { url: string; audience: string; thumbprints: string[]; clusterId: string },
+  input: { url: string; audience: string; thumbprints: string[]; clusterId: string; viewTag: string },
   known: OidcProvider | undefined,
 ): Promise<{ changes: string[]; provider: OidcProvider }> {
-  const { url, audience, thumbprints, clusterId } = input;
+  const { url, audience, thumbprints, clusterId, viewTag } = input;
   let existing = known ?? (await iam.findOidcProvider(url));
   if (!existing) {
     const tags = {
       [MANAGED_BY_TAG]: MANAGED_BY,
       [CLUSTER_TAG]: clusterId,
       [audienceTag(audience)]: audience,
+      [viewTag]: withAudience(undefined, audience),
       ...(thumbprints.length ? { [THUMBPRINTS_TAG]: thumbprints.join(' ') } : {}),
     };
     const arn = await iam.createOidcProvider({ url, clientIds: [audience], thumbprints, tags });
@@ -114,13 +122,32 @@ async function ensureProvider(
       );
     }
   }
-  const provider = { ...existing, tags: { ...existing.tags } };
+  let provider = { ...existing, tags: { ...existing.tags } };
   const changes: string[] = [];
+  const record = viewRecords(provider.tags[viewTag], audience)
+    ? {}
+    : { [viewTag]: withAudience(provider.tags[viewTag], audience) };
+  if (provider.clientIds.includes(audience) && record[viewTag] !== undefined) {
+    // This view's record first: another view's operator, about to remove the audience
+    // or delete the provider, reads it. Then the provider as it is now, not as cached:
+    // such a removal may have happened since.
+    await iam.tagOidcProvider(provider.arn, record);
+    const fresh = await iam.getOidcProvider(provider.arn);
+    if (!fresh) {
+      throw new RetryableError(
+        'AWSUnavailable',
+        `the OIDC provider ${provider.arn} was deleted a moment ago`,
+      );
+    }
+    provider = { ...fresh, tags: { ...fresh.tags } };
+  }
   if (!provider.clientIds.includes(audience)) {
-    // The tag first: it is how we know later that we added the audience and may
-    // remove it. An audience added without its tag (a failure in between) would stay forever.
-    await iam.tagOidcProvider(provider.arn, { [audienceTag(audience)]: audience });
+    // The tags first: they are how we know later that we added the audience and may
+    // remove it, and that this view uses it. An audience added without its tag (a
+    // failure in between) would stay forever.
+    await iam.tagOidcProvider(provider.arn, { [audienceTag(audience)]: audience, ...record });
     provider.tags[audienceTag(audience)] = audience;
+    Object.assign(provider.tags, record);
     await iam.addClientId(provider.arn, audience);
     provider.clientIds = [...provider.clientIds, audience];
     changes.push(`added audience ${audience} to ${provider.arn}`);

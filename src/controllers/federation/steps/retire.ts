@@ -47,6 +47,7 @@ export async function releaseRetired(
       stillWanted: users.audiences,
       anyUser: users.any,
       clusterId: s.deps.clusterId,
+      viewTag: s.deps.viewTag,
     });
   });
 }
