@@ -513,3 +513,54 @@ describe('the operator runs with nothing but the chart’s RBAC', () => {
     expect(await op.stop()).toBe(0);
   }, 240_000);
 });
+
+describe('rbac.secrets.namespaces', () => {
+  it('the operator reads Secrets in the listed namespaces only: elsewhere SecretForbidden, nothing else changes', async () => {
+    const gitlab = await startGitLab();
+    started.gitlabs.push(gitlab);
+    const shard = `s${Math.random().toString(36).slice(2, 8)}`;
+    const listed = await createNamespace('helm-sec-listed');
+    const unlisted = await createNamespace('helm-sec-unlisted');
+    const { ns, release, op } = await installAndRun(
+      'helm-sec',
+      {
+        labelSelector: `gitlab-aws.io/shard=${shard}`,
+        clusterId: 'helm-sec',
+        rbac: { secrets: { namespaces: [listed] } },
+      },
+      {
+        ...awsEnv(),
+        NODE_EXTRA_CA_CERTS: gitlab.caFile,
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      },
+    );
+    const manifest = (where: string) => {
+      const f = federation('deploy', {
+        gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+        role: { name: `helm-${where}` },
+        access: [{ project: 'payments/api', refs: ['main'] }],
+      });
+      return { ...f, metadata: { ...f.metadata, labels: { 'gitlab-aws.io/shard': shard } } };
+    };
+    for (const where of [listed, unlisted]) {
+      await createTokenSecret(where, gitlab.token);
+      await apply(where, manifest(where));
+    }
+    await waitForCondition(listed, 'deploy', 'Ready', 'True', { timeoutMs: 60_000 });
+    const refused = await waitForCondition(unlisted, 'deploy', 'Ready', 'False', {
+      reason: 'SecretForbidden',
+      timeoutMs: 60_000,
+    });
+    const ready = refused.status?.conditions?.find((c) => c.type === 'Ready');
+    expect(ready?.message).toContain(`the operator may not read Secret ${unlisted}/gitlab-token`);
+    // What the API server grants the chart's ServiceAccount.
+    const sa = `system:serviceaccount:${ns}:${release}-gitlab-aws-operator`;
+    const canGet = async (where: string) =>
+      (await kubectl(['auth', 'can-i', 'get', 'secrets', '-n', where, `--as=${sa}`])).stdout.trim();
+    expect(await canGet(listed)).toBe('yes');
+    expect(await canGet(unlisted)).toBe('no');
+    expect((await kubectl(['delete', 'glaf', 'deploy', '-n', listed, '--timeout=30s'])).code).toBe(0);
+    expect(await op.stop()).toBe(0);
+  }, 180_000);
+});
