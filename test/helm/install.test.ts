@@ -38,6 +38,9 @@ describe('helm install, upgrade and uninstall', () => {
         `ClusterRole/${fullname}-tenancy`,
         `ClusterRoleBinding/${fullname}`,
         `ClusterRoleBinding/${fullname}-tenancy`,
+        // No clusterId value: get on namespaces/kube-system, for the cluster ID.
+        `ClusterRole/${fullname}-cluster-id`,
+        `ClusterRoleBinding/${fullname}-cluster-id`,
         `Deployment/${fullname}`,
         `PodDisruptionBudget/${fullname}`,
         `Role/${fullname}-leader-election`,
@@ -90,6 +93,8 @@ describe('helm install, upgrade and uninstall', () => {
       ['serviceaccount', fullname, '-n', ns],
       ['clusterrole', fullname],
       ['clusterrolebinding', fullname],
+      ['clusterrole', `${fullname}-cluster-id`],
+      ['clusterrolebinding', `${fullname}-cluster-id`],
       ['role', `${fullname}-leader-election`, '-n', ns],
       ['service', `${fullname}-metrics`, '-n', ns],
       ['poddisruptionbudget', fullname, '-n', ns],
