@@ -10,6 +10,7 @@ import {
   MANAGED_BY,
   MANAGED_BY_TAG,
   THUMBPRINTS_TAG,
+  viewTag,
 } from '../../src/controllers/federation/cleanup.ts';
 import { CLUSTER_TAG, OWNER_TAG } from '../../src/controllers/shared/ownership.ts';
 
@@ -240,11 +241,15 @@ describe('deploy/iam/operator-policy-restricted.json, statement by statement', (
     expect(bySid.get('DeleteOwnOidcProviders')?.Condition).toEqual({
       StringEquals: prefixed('aws:ResourceTag'),
     });
-    // The keys the operator writes on a provider it shares: an audience's, the thumbprints'.
+    // The keys the operator writes on a provider it shares: an audience's, the thumbprints',
+    // its view's record of the audiences it uses.
     expect(audienceTag('sts.amazonaws.com')).toMatch(/^gitlab-aws\.io\/audience-[0-9a-f]+$/);
     expect(THUMBPRINTS_TAG).toBe('gitlab-aws.io/thumbprints');
+    expect(viewTag('itest', ['a'], undefined)).toMatch(/^gitlab-aws\.io\/view-[0-9a-f]+$/);
     expect(bySid.get('TagOidcProvidersWithOperatorKeysOnly')?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'aws:TagKeys': ['gitlab-aws.io/audience-*', 'gitlab-aws.io/thumbprints'] },
+      'ForAllValues:StringLike': {
+        'aws:TagKeys': ['gitlab-aws.io/audience-*', 'gitlab-aws.io/thumbprints', 'gitlab-aws.io/view-*'],
+      },
     });
     for (const s of allows(restricted).filter((x) =>
       list(x.Action).some((a) => /OpenIDConnectProvider$/.test(a)),

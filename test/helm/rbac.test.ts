@@ -525,7 +525,9 @@ describe('rbac.secrets.namespaces', () => {
       'helm-sec',
       {
         labelSelector: `gitlab-aws.io/shard=${shard}`,
-        clusterId: 'helm-sec',
+        // Open tenancy and no clusterId: beside the kinds and Events, the operator holds only
+        // the Secret Roles and get on namespaces/kube-system (the cluster ID).
+        tenancy: 'open',
         rbac: { secrets: { namespaces: [listed] } },
       },
       {
@@ -547,6 +549,8 @@ describe('rbac.secrets.namespaces', () => {
       await createTokenSecret(where, gitlab.token);
       await apply(where, manifest(where));
     }
+    const uid = (await kubectl(['get', 'namespace', 'kube-system', '-o', 'jsonpath={.metadata.uid}'])).stdout;
+    expect((await op.waitForLog((l) => l.msg === 'starting')).clusterId).toBe(uid);
     await waitForCondition(listed, 'deploy', 'Ready', 'True', { timeoutMs: 60_000 });
     const refused = await waitForCondition(unlisted, 'deploy', 'Ready', 'False', {
       reason: 'SecretForbidden',
