@@ -8,6 +8,7 @@
 // in moto, as a job would meet it.
 import { GetOpenIDConnectProviderCommand, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
 import { afterAll, describe, expect, it } from 'vitest';
+import { viewRecord, viewTag } from '../../src/controllers/federation/cleanup.ts';
 import type { OperatorProcess } from '../../testbed/operator-process.ts';
 import { waitFor } from '../../testbed/processes.ts';
 import {
@@ -130,4 +131,33 @@ describe.each(['namespaces', 'labels'] as const)('two operators sharded by %s', 
     await deleteAndWait(b.ns, ['url-b', 'shared-b', 'own-b'], b.op);
     expect(await provider(gitlab)).toBeUndefined();
   }, 180_000);
+});
+
+describe('one federation alone at its provider', () => {
+  it('changes its audience: the old one goes, the provider and the view’s record of the new one stay', async () => {
+    const gitlab = await startGitLab();
+    gitlabs.push(gitlab);
+    const ns = await createNamespace('shard-alone');
+    await createTokenSecret(ns, gitlab.token);
+    const op = startOperator(ns, gitlab);
+    ops.push(op);
+    const spec = (audience: string) => ({
+      gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+      audience,
+      access: [{ project: 'payments/api', refs: ['main'] }],
+    });
+    await apply(ns, federation('alone', spec('aud-old')));
+    const first = await waitForCondition(ns, 'alone', 'Ready', 'True', { timeoutMs: 60_000 });
+    await apply(ns, federation('alone', spec('aud-new')));
+    const second = await waitForCondition(ns, 'alone', 'Ready', 'True', { timeoutMs: 60_000 });
+    expect(second.status?.retiring).toBeUndefined();
+    const p = await provider(gitlab);
+    expect(p?.arn).toBe(first.status?.identityProviderArn);
+    expect(p?.clientIds).toEqual(['aud-new']);
+    // Its view's record names the new audience only: another shard may not remove it.
+    const views = p!.tags.filter((t) => t.Key?.startsWith('gitlab-aws.io/view-'));
+    expect(views).toEqual([{ Key: viewTag('itest', [ns], undefined), Value: viewRecord(['aud-new']) }]);
+    await kubectl(['delete', 'glaf', 'alone', '-n', ns, '--timeout=30s']);
+    expect(await provider(gitlab)).toBeUndefined();
+  }, 120_000);
 });

@@ -5,9 +5,10 @@
 // AssumeRole names the tenant in its ExternalId
 // (`gitlab-aws-operator:<cluster-id>:<namespace>`) and session name
 // (`gitlab-aws-<namespace>`), so the target account's trust policy can tell
-// tenants apart and CloudTrail shows which namespace acted (DESIGN.md §2.5). Endpoints follow the SDK's own environment
-// variables (AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS, ...),
-// which is how tests reach moto and the CodeConnections fake.
+// tenants apart and CloudTrail shows which namespace acted (DESIGN.md §2.5).
+// Endpoints follow the SDK's own environment variables (AWS_ENDPOINT_URL_IAM,
+// AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS, ...), which is how tests reach moto
+// and the CodeConnections fake.
 import { createHash } from 'node:crypto';
 import { CodeStarConnectionsClient } from '@aws-sdk/client-codestar-connections';
 import { IAMClient } from '@aws-sdk/client-iam';

@@ -37,6 +37,11 @@ export async function releaseRetired(
 ): Promise<string[]> {
   const url = old.providerArn.slice(old.providerArn.indexOf(':oidc-provider/') + ':oidc-provider/'.length);
   const users = othersAt(s.ctx.cached(), s.ctx.obj, { ...old, url }, s.deps.defaultRegion);
+  // A federation that only changed its audience is still at this provider, with the new one.
+  const stillHere =
+    !s.fed.metadata.deletionTimestamp && s.status.identityProviderArn === old.providerArn && s.status.audience
+      ? [s.status.audience]
+      : [];
   const iam = s.deps.aws.iamFor(s.r.region, old.managedThrough, s.r.namespace);
   const key = providerKey(old.managedThrough, url);
   return s.shared.providerLocks.run(key, async () => {
@@ -44,8 +49,8 @@ export async function releaseRetired(
     return releaseAudience(iam, {
       providerArn: old.providerArn,
       audience: old.audience,
-      stillWanted: users.audiences,
-      anyUser: users.any,
+      stillWanted: [...users.audiences, ...stillHere],
+      anyUser: users.any || stillHere.length > 0,
       clusterId: s.deps.clusterId,
       viewTag: s.deps.viewTag,
     });
