@@ -4,17 +4,12 @@ import { evaluateConnection } from '../../../policy/tenancy.ts';
 import { tenancyStep } from '../../shared/tenancy-step.ts';
 import type { ConnectionState } from '../state.ts';
 
-export const connectionTenancyStep = tenancyStep<ConnectionState>({
-  conditions: (s) => s.ctx.conditions,
-  judge: (s) =>
-    s.deps.tenancy.judge(
-      evaluateConnection,
-      {
-        namespace: s.obj.metadata.namespace ?? '',
-        name: s.obj.metadata.name ?? '',
-        annotations: s.obj.metadata.annotations,
-        spec: s.obj.spec,
-      },
-      s.deps.defaultRegion,
-    ),
+export const connectionTenancyStep = tenancyStep({
+  evaluate: evaluateConnection,
+  view: (s: ConnectionState) => ({
+    obj: s.obj,
+    conditions: s.ctx.conditions,
+    tenancy: s.deps.tenancy,
+    defaultRegion: s.deps.defaultRegion,
+  }),
 });

@@ -5,19 +5,14 @@ import { evaluateFederation } from '../../../policy/tenancy.ts';
 import { tenancyStep } from '../../shared/tenancy-step.ts';
 import type { FederationState } from '../state.ts';
 
-export const federationTenancyStep = tenancyStep<FederationState>({
-  conditions: (s) => s.ctx.conditions,
-  judge: (s) =>
-    s.deps.tenancy.judge(
-      evaluateFederation,
-      {
-        namespace: s.fed.metadata.namespace ?? '',
-        name: s.fed.metadata.name ?? '',
-        annotations: s.fed.metadata.annotations,
-        spec: s.fed.spec,
-      },
-      s.deps.defaultRegion,
-    ),
+export const federationTenancyStep = tenancyStep({
+  evaluate: evaluateFederation,
+  view: (s: FederationState) => ({
+    obj: s.fed,
+    conditions: s.ctx.conditions,
+    tenancy: s.deps.tenancy,
+    defaultRegion: s.deps.defaultRegion,
+  }),
   apply: (s, defaults) => {
     if (defaults.rolePath) s.r.rolePath = defaults.rolePath;
     if (defaults.permissionsBoundaryArn) s.r.permissionsBoundaryArn = defaults.permissionsBoundaryArn;
