@@ -20,6 +20,7 @@ import {
   CLI,
   createTokenSecret,
   federation,
+  federationSpec,
   type GitLabInstance,
   startGitLab,
   waitForCondition,
@@ -138,11 +139,7 @@ const inline = (action: string) => ({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Action: action, Resource: '*' }],
 });
-const federationSpec = (overrides: Record<string, unknown>) => ({
-  gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
-  access: [{ project: 'payments/api', refs: ['main'] }],
-  ...overrides,
-});
+const spec = (overrides: Record<string, unknown>) => federationSpec(gitlab, overrides);
 
 async function deleteAndWait(kind: string, name: string): Promise<void> {
   const r = await kubectl(['delete', kind, name, '-n', ns, '--wait=true', '--timeout=60s']);
@@ -170,7 +167,7 @@ describe('the operator IAM policy (deploy/iam/operator-policy.json)', () => {
       ns,
       federation(
         'main',
-        federationSpec({
+        spec({
           role: {
             description: 'first',
             managedPolicyArns: [policyArn('one')],
@@ -185,7 +182,7 @@ describe('the operator IAM policy (deploy/iam/operator-policy.json)', () => {
       ns,
       federation(
         'main',
-        federationSpec({
+        spec({
           access: [{ project: 'payments/api', refs: ['main', 'release/*'] }],
           role: {
             description: 'second',
@@ -202,7 +199,7 @@ describe('the operator IAM policy (deploy/iam/operator-policy.json)', () => {
       ns,
       federation(
         'main',
-        federationSpec({
+        spec({
           access: [{ project: 'payments/api', refs: ['main', 'release/*'] }],
           role: {
             description: 'second',
@@ -221,7 +218,7 @@ describe('the operator IAM policy (deploy/iam/operator-policy.json)', () => {
       ns,
       federation(
         'main',
-        federationSpec({
+        spec({
           access: [{ project: 'payments/api', refs: ['main', 'release/*'] }],
           role: {
             description: 'third',
@@ -243,7 +240,7 @@ describe('the operator IAM policy (deploy/iam/operator-policy.json)', () => {
       ns,
       federation(
         'other',
-        federationSpec({
+        spec({
           audience: 'sts.amazonaws.com',
           identityProvider: { thumbprints: ['0123456789abcdef0123456789abcdef01234567'] },
           aws: { assumeRoleArn: `arn:aws:iam::${ACCOUNT}:role/${ns}-target` },

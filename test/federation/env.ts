@@ -4,7 +4,12 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DeleteOpenIDConnectProviderCommand, IAMClient } from '@aws-sdk/client-iam';
+import {
+  DeleteOpenIDConnectProviderCommand,
+  GetOpenIDConnectProviderCommand,
+  GetRoleCommand,
+  IAMClient,
+} from '@aws-sdk/client-iam';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, inject } from 'vitest';
 import { stringify } from 'yaml';
@@ -196,11 +201,38 @@ export async function eventsOf(
 
 /** Deletes the OIDC provider of an issuer from moto, if there is one. */
 export async function forgetProvider(issuer: string): Promise<void> {
-  const arn = `arn:aws:iam::123456789012:oidc-provider/${issuer.replace('https://', '')}`;
   await iamClient()
-    .send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn }))
+    .send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArnOf(issuer) }))
     .catch(() => undefined);
 }
+
+/** The smallest federation spec on a GitLab fake: payments/api on main, the token Secret gitlab-token. */
+export function federationSpec(gitlab: GitLabInstance, overrides: Record<string, unknown> = {}) {
+  return {
+    gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+    access: [{ project: 'payments/api', refs: ['main'] }],
+    ...overrides,
+  };
+}
+
+/** The ARN of the IAM OIDC provider for an issuer in moto's account. */
+export const providerArnOf = (issuer: string) =>
+  `arn:aws:iam::123456789012:oidc-provider/${issuer.replace('https://', '')}`;
+
+/** Is the IAM entity there (a get that fails with NoSuchEntity says no)? */
+async function exists(get: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await get();
+    return true;
+  } catch (err) {
+    if (/^NoSuchEntity/.test((err as Error).name)) return false;
+    throw err;
+  }
+}
+export const roleExists = (name: string) =>
+  exists(() => iamClient().send(new GetRoleCommand({ RoleName: name })));
+export const providerExists = (arn: string) =>
+  exists(() => iamClient().send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn })));
 
 /**
  * For test files that give each test its own GitLab, namespace and operator:
@@ -235,12 +267,8 @@ export function perTestSetUp() {
     await createTokenSecret(ns, gitlab.token);
     const op = startOperator(ns, gitlab, { trustGitLab, args, tenancy, ...(iamUrl ? { iamUrl } : {}) });
     ops.push(op);
-    const spec = (overrides: Record<string, unknown> = {}) => ({
-      gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
-      access: [{ project: 'payments/api', refs: ['main'] }],
-      ...overrides,
-    });
-    const providerArn = `arn:aws:iam::123456789012:oidc-provider/${gitlab.fake.url.replace('https://', '')}`;
+    const spec = (overrides: Record<string, unknown> = {}) => federationSpec(gitlab, overrides);
+    const providerArn = providerArnOf(gitlab.fake.url);
     return { gitlab, ns, op, spec, providerArn };
   };
 }

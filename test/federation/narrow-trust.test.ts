@@ -22,6 +22,7 @@ import {
   getFederation,
   iamClient,
   perTestSetUp,
+  roleExists,
   waitForCondition,
 } from './env.ts';
 
@@ -47,17 +48,6 @@ async function trustedSubjects(roleName: string): Promise<string[]> {
     .filter(([key]) => key.endsWith(':sub'))
     .flatMap(([, v]) => (Array.isArray(v) ? v : [String(v)]))
     .sort();
-}
-
-async function roleExists(roleName: string): Promise<boolean> {
-  try {
-    await iam.send(new GetRoleCommand({ RoleName: roleName }));
-    return true;
-  } catch (err) {
-    if ((err as Error).name === 'NoSuchEntityException' || (err as Error).name === 'NoSuchEntity')
-      return false;
-    throw err;
-  }
 }
 
 async function patch(ns: string, name: string, spec: object): Promise<void> {

@@ -16,6 +16,7 @@ import {
   checkToken,
   createTokenSecret,
   federation,
+  federationSpec,
   type GitLabInstance,
   getFederation,
   REGION,
@@ -58,11 +59,7 @@ afterAll(async () => {
   await gitlab?.close();
 });
 
-const spec = (overrides: Record<string, unknown> = {}) => ({
-  gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
-  access: [{ project: 'payments/api', refs: ['main'] }],
-  ...overrides,
-});
+const spec = (overrides: Record<string, unknown> = {}) => federationSpec(gitlab, overrides);
 const isWrite = (action: string) => !/^(iam|sts):(Get|List)/.test(action);
 const reconcilesOf = (name: string) =>
   op.lines.filter(

@@ -16,6 +16,7 @@ import {
   CLI,
   createTokenSecret,
   federation,
+  federationSpec,
   type GitLabInstance,
   startGitLab,
   waitForCondition,
@@ -63,11 +64,7 @@ function operator(
   return op;
 }
 
-const spec = (g: GitLabInstance, overrides: Record<string, unknown> = {}) => ({
-  gitlab: { url: g.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
-  access: [{ project: 'payments/api', refs: ['main'] }],
-  ...overrides,
-});
+const spec = federationSpec;
 const withVariables = (g: GitLabInstance, scope: string) =>
   spec(g, { ciVariables: { target: { project: 'payments/api' }, environmentScope: scope } });
 const logs = (op: OperatorProcess) => `${op.lines.map((l) => JSON.stringify(l)).join('\n')}\n${op.stderr()}`;

@@ -12,6 +12,7 @@ import {
   createCaSecret,
   createTokenSecret,
   federation,
+  federationSpec,
   type GitLabInstance,
   getFederation,
   startGitLab,
@@ -46,11 +47,7 @@ afterAll(async () => {
   await gitlab?.close();
 });
 
-const spec = (overrides: Record<string, unknown> = {}) => ({
-  gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
-  access: [{ project: 'payments/api', refs: ['main'] }],
-  ...overrides,
-});
+const spec = (overrides: Record<string, unknown> = {}) => federationSpec(gitlab, overrides);
 
 describe('fairness', () => {
   it("one namespace's throttled token does not pause another namespace's federation on the same instance", async () => {

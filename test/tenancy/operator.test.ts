@@ -3,12 +3,7 @@
 // in front (it can be off, or the policy can tighten after the fact). Each
 // attempt must end Stalled with a message naming the policy and the field, and
 // AWS (moto) and GitLab (the fake) must be left exactly as they were.
-import {
-  CreatePolicyCommand,
-  CreateRoleCommand,
-  GetOpenIDConnectProviderCommand,
-  GetRoleCommand,
-} from '@aws-sdk/client-iam';
+import { CreatePolicyCommand, CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { getCondition } from '../../src/runtime/reconcile/conditions.ts';
 import { startCodeConnectionsFake } from '../../testbed/fakes/codeconnections/index.ts';
@@ -20,6 +15,9 @@ import {
   federation,
   iamClient,
   perTestSetUp,
+  providerArnOf,
+  providerExists,
+  roleExists,
   startGitLab,
   waitForCondition,
 } from '../federation/env.ts';
@@ -32,26 +30,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   await Promise.all(cleanups.map((c) => c()));
 });
-
-async function roleExists(name: string): Promise<boolean> {
-  try {
-    await iam.send(new GetRoleCommand({ RoleName: name }));
-    return true;
-  } catch (err) {
-    if (/NoSuchEntity/.test((err as Error).name)) return false;
-    throw err;
-  }
-}
-
-async function providerExists(arn: string): Promise<boolean> {
-  try {
-    await iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn }));
-    return true;
-  } catch (err) {
-    if (/NoSuchEntity/.test((err as Error).name)) return false;
-    throw err;
-  }
-}
 
 /** A boundary policy in moto, as a platform team would have made it. */
 async function boundary(name: string): Promise<string> {
@@ -264,8 +242,7 @@ describe('each way a namespace could get more than its policy grants is stopped'
     }
     // AWS: no provider for either instance, the break-glass role's trust untouched and untagged.
     expect(await providerExists(providerArn)).toBe(false);
-    const attackerProvider = `arn:aws:iam::123456789012:oidc-provider/${attacker.fake.url.replace('https://', '')}`;
-    expect(await providerExists(attackerProvider)).toBe(false);
+    expect(await providerExists(providerArnOf(attacker.fake.url))).toBe(false);
     const kept = await iam.send(new GetRoleCommand({ RoleName: breakGlass }));
     expect(JSON.parse(decodeURIComponent(kept.Role!.AssumeRolePolicyDocument!))).toEqual(
       JSON.parse(breakGlassTrust),

@@ -18,6 +18,8 @@ describe('command line', () => {
       propagationDelayMs: 10_000,
       // Empty: the kube-system namespace's UID, read at start (operator.ts).
       clusterId: '',
+      // Every namespace held to its GitLabAwsPolicies unless the cluster opts out.
+      tenancy: 'restricted',
       logLevel: 'info',
       connectionPollIntervalMs: 30_000,
       connectionPollMaxIntervalMs: 300_000,
@@ -84,6 +86,7 @@ describe('command line', () => {
       'invalid value for --max-concurrent-reconciles: must be greater than zero',
     ],
     [['run', '--aws-qps', 'fast'], 'invalid value "fast" for --aws-qps: use a number'],
+    [['run', '--tenancy', 'off'], 'invalid value for --tenancy: must be restricted or open'],
     [['run', '--gitlab-qps', '0'], 'invalid value for --gitlab-qps: must be greater than zero'],
     [['run', '--metrics-addr', 'localhost'], 'invalid value for --metrics-addr: use host:port or :port'],
     [

@@ -184,8 +184,8 @@ export async function caPemOf(s: FederationState): Promise<string | undefined> {
 
 /**
  * Where connections for spec.gitlab.url may go in this reconcile (discovery,
- * JWKS, the thumbprint probe, API calls): `s.egress` if a step set it,
- * else the deps' decision for the namespace and URL.
+ * JWKS, the thumbprint probe, API calls): the tenancy decision for the
+ * namespace and URL, asked once per reconcile.
  */
 export function egressOf(s: FederationState): EgressPolicy {
   s.egress ??= s.deps.egressFor(s.fed.metadata.namespace ?? '', s.r.url);
