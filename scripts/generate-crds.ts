@@ -73,6 +73,7 @@ const KINDS: KindSpec[] = [
       { name: 'Ready', type: 'string', jsonPath: ready('status') },
       { name: 'Reason', type: 'string', jsonPath: ready('reason') },
       { name: 'Role', type: 'string', jsonPath: '.status.roleArn' },
+      { name: 'Next Rotation', type: 'string', jsonPath: '.status.accessKey.nextRotationAt' },
       AGE,
       { name: 'Method', type: 'string', jsonPath: '.spec.method', priority: 1 },
       { name: 'User', type: 'string', jsonPath: '.status.userArn', priority: 1 },

@@ -6,7 +6,7 @@ import {
   compact,
   mergeThumbprints,
   planEntry,
-  roleNameOf,
+  principalNameOf,
   withItem,
 } from '../../src/controllers/federation/desired.ts';
 
@@ -112,11 +112,11 @@ describe('small decisions', () => {
   });
 
   it('reads the path and name of a role ARN', () => {
-    expect(roleNameOf('arn:aws:iam::123456789012:role/gitlab/team/deploy')).toEqual({
+    expect(principalNameOf('arn:aws:iam::123456789012:role/gitlab/team/deploy')).toEqual({
       path: '/gitlab/team/',
       name: 'deploy',
     });
-    expect(roleNameOf('arn:aws:iam::123456789012:role/deploy')).toEqual({ path: '/', name: 'deploy' });
+    expect(principalNameOf('arn:aws:iam::123456789012:role/deploy')).toEqual({ path: '/', name: 'deploy' });
   });
 
   it('records a retiring item once, whatever wrote it', () => {

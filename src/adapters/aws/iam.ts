@@ -4,26 +4,44 @@
 import {
   AddClientIDToOpenIDConnectProviderCommand,
   AttachRolePolicyCommand,
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
   CreateOpenIDConnectProviderCommand,
   CreateRoleCommand,
+  CreateUserCommand,
+  DeleteAccessKeyCommand,
   DeleteOpenIDConnectProviderCommand,
   DeleteRoleCommand,
   DeleteRolePolicyCommand,
+  DeleteUserCommand,
+  DeleteUserPolicyCommand,
   DetachRolePolicyCommand,
+  DetachUserPolicyCommand,
+  GetAccessKeyLastUsedCommand,
   GetOpenIDConnectProviderCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
+  GetUserCommand,
+  GetUserPolicyCommand,
   type IAMClient,
+  ListAccessKeysCommand,
   ListAttachedRolePoliciesCommand,
+  ListAttachedUserPoliciesCommand,
   ListOpenIDConnectProvidersCommand,
   ListRolePoliciesCommand,
+  ListUserPoliciesCommand,
   PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
+  PutUserPermissionsBoundaryCommand,
+  PutUserPolicyCommand,
   RemoveClientIDFromOpenIDConnectProviderCommand,
   TagOpenIDConnectProviderCommand,
   TagRoleCommand,
+  TagUserCommand,
   UntagOpenIDConnectProviderCommand,
   UntagRoleCommand,
+  UntagUserCommand,
+  UpdateAccessKeyCommand,
   UpdateAssumeRolePolicyCommand,
   UpdateOpenIDConnectProviderThumbprintCommand,
   UpdateRoleCommand,
@@ -53,6 +71,29 @@ export interface Role {
   permissionsBoundaryArn?: string;
   tags: Tags;
 }
+
+export interface User {
+  arn: string;
+  name: string;
+  path: string;
+  permissionsBoundaryArn?: string;
+  tags: Tags;
+}
+
+export interface AccessKey {
+  id: string;
+  active: boolean;
+  createdAt: Date;
+}
+
+/** A role or a user: what policies, tags and a boundary are attached to. */
+export interface PrincipalRef {
+  kind: 'role' | 'user';
+  name: string;
+}
+
+const KIND = { role: 'Role', user: 'User' } as const;
+const describe = (p: PrincipalRef) => `${p.kind} ${p.name}`;
 
 export class IamPort {
   private readonly client: IAMClient;
@@ -246,55 +287,79 @@ export class IamPort {
   }
 
   /**
-   * Sets (or replaces) the role's permissions boundary. There is no way to
-   * remove one: removing a boundary can raise a role's permissions, so the
-   * operator's IAM policy never grants iam:DeleteRolePermissionsBoundary.
+   * Sets (or replaces) the permissions boundary of a role or user. There is no
+   * way to remove one: removing a boundary can raise a principal's permissions,
+   * so the operator's IAM policy never grants iam:Delete*PermissionsBoundary.
    */
-  setPermissionsBoundary(name: string, arn: string): Promise<unknown> {
-    return this.send('PutRolePermissionsBoundary', `role ${name}`, () =>
-      this.client.send(new PutRolePermissionsBoundaryCommand({ RoleName: name, PermissionsBoundary: arn })),
+  setPermissionsBoundary(p: PrincipalRef, arn: string): Promise<unknown> {
+    return this.send(`Put${KIND[p.kind]}PermissionsBoundary`, describe(p), () =>
+      p.kind === 'role'
+        ? this.client.send(
+            new PutRolePermissionsBoundaryCommand({ RoleName: p.name, PermissionsBoundary: arn }),
+          )
+        : this.client.send(
+            new PutUserPermissionsBoundaryCommand({ UserName: p.name, PermissionsBoundary: arn }),
+          ),
     );
   }
 
-  tagRole(name: string, tags: Tags): Promise<unknown> {
-    return this.send('TagRole', `role ${name}`, () =>
-      this.client.send(new TagRoleCommand({ RoleName: name, Tags: fromTags(tags) })),
+  tag(p: PrincipalRef, tags: Tags): Promise<unknown> {
+    return this.send(`Tag${KIND[p.kind]}`, describe(p), () =>
+      p.kind === 'role'
+        ? this.client.send(new TagRoleCommand({ RoleName: p.name, Tags: fromTags(tags) }))
+        : this.client.send(new TagUserCommand({ UserName: p.name, Tags: fromTags(tags) })),
     );
   }
 
-  untagRole(name: string, keys: string[]): Promise<unknown> {
-    return this.send('UntagRole', `role ${name}`, () =>
-      this.client.send(new UntagRoleCommand({ RoleName: name, TagKeys: keys })),
+  untag(p: PrincipalRef, keys: string[]): Promise<unknown> {
+    return this.send(`Untag${KIND[p.kind]}`, describe(p), () =>
+      p.kind === 'role'
+        ? this.client.send(new UntagRoleCommand({ RoleName: p.name, TagKeys: keys }))
+        : this.client.send(new UntagUserCommand({ UserName: p.name, TagKeys: keys })),
     );
   }
 
-  async attachedPolicies(name: string): Promise<string[]> {
-    const out = await this.send('ListAttachedRolePolicies', `role ${name}`, () =>
-      this.client.send(new ListAttachedRolePoliciesCommand({ RoleName: name, MaxItems: 1000 })),
+  async attachedPolicies(p: PrincipalRef): Promise<string[]> {
+    const out = await this.send(`ListAttached${KIND[p.kind]}Policies`, describe(p), () =>
+      p.kind === 'role'
+        ? this.client.send(new ListAttachedRolePoliciesCommand({ RoleName: p.name, MaxItems: 1000 }))
+        : this.client.send(new ListAttachedUserPoliciesCommand({ UserName: p.name, MaxItems: 1000 })),
     );
-    return (out.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? '');
+    return (out.AttachedPolicies ?? []).map((a) => a.PolicyArn ?? '');
   }
 
-  attachPolicy(name: string, arn: string): Promise<unknown> {
-    return this.send('AttachRolePolicy', `role ${name}`, () =>
-      this.client.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: arn })),
-    );
-  }
-
-  detachPolicy(name: string, arn: string): Promise<unknown> {
-    return this.send('DetachRolePolicy', `role ${name}`, () =>
-      this.client.send(new DetachRolePolicyCommand({ RoleName: name, PolicyArn: arn })),
+  attachPolicy(p: PrincipalRef, arn: string): Promise<unknown> {
+    return this.send(`Attach${KIND[p.kind]}Policy`, describe(p), () =>
+      p.kind === 'role'
+        ? this.client.send(new AttachRolePolicyCommand({ RoleName: p.name, PolicyArn: arn }))
+        : this.client.send(new AttachUserPolicyCommand({ UserName: p.name, PolicyArn: arn })),
     );
   }
 
-  async inlinePolicies(name: string): Promise<Record<string, string>> {
-    const list = await this.send('ListRolePolicies', `role ${name}`, () =>
-      this.client.send(new ListRolePoliciesCommand({ RoleName: name, MaxItems: 1000 })),
+  detachPolicy(p: PrincipalRef, arn: string): Promise<unknown> {
+    return this.send(`Detach${KIND[p.kind]}Policy`, describe(p), () =>
+      p.kind === 'role'
+        ? this.client.send(new DetachRolePolicyCommand({ RoleName: p.name, PolicyArn: arn }))
+        : this.client.send(new DetachUserPolicyCommand({ UserName: p.name, PolicyArn: arn })),
+    );
+  }
+
+  /** The inline policies by name, each document as IAM returns it (URL-encoded JSON). */
+  async inlinePolicies(p: PrincipalRef): Promise<Record<string, string>> {
+    const list = await this.send(`List${KIND[p.kind]}Policies`, describe(p), () =>
+      p.kind === 'role'
+        ? this.client.send(new ListRolePoliciesCommand({ RoleName: p.name, MaxItems: 1000 }))
+        : this.client.send(new ListUserPoliciesCommand({ UserName: p.name, MaxItems: 1000 })),
     );
     const entries = await Promise.all(
       (list.PolicyNames ?? []).map(async (policyName) => {
-        const out = await this.send('GetRolePolicy', `role ${name}`, () =>
-          this.client.send(new GetRolePolicyCommand({ RoleName: name, PolicyName: policyName })),
+        const out = await this.send<{ PolicyDocument?: string }>(
+          `Get${KIND[p.kind]}Policy`,
+          describe(p),
+          () =>
+            p.kind === 'role'
+              ? this.client.send(new GetRolePolicyCommand({ RoleName: p.name, PolicyName: policyName }))
+              : this.client.send(new GetUserPolicyCommand({ UserName: p.name, PolicyName: policyName })),
         );
         return [policyName, out.PolicyDocument ?? '{}'] as const;
       }),
@@ -302,17 +367,23 @@ export class IamPort {
     return Object.fromEntries(entries);
   }
 
-  putInlinePolicy(name: string, policyName: string, document: string): Promise<unknown> {
-    return this.send('PutRolePolicy', `role ${name}`, () =>
-      this.client.send(
-        new PutRolePolicyCommand({ RoleName: name, PolicyName: policyName, PolicyDocument: document }),
-      ),
+  putInlinePolicy(p: PrincipalRef, policyName: string, document: string): Promise<unknown> {
+    return this.send(`Put${KIND[p.kind]}Policy`, describe(p), () =>
+      p.kind === 'role'
+        ? this.client.send(
+            new PutRolePolicyCommand({ RoleName: p.name, PolicyName: policyName, PolicyDocument: document }),
+          )
+        : this.client.send(
+            new PutUserPolicyCommand({ UserName: p.name, PolicyName: policyName, PolicyDocument: document }),
+          ),
     );
   }
 
-  deleteInlinePolicy(name: string, policyName: string): Promise<unknown> {
-    return this.send('DeleteRolePolicy', `role ${name}`, () =>
-      this.client.send(new DeleteRolePolicyCommand({ RoleName: name, PolicyName: policyName })),
+  deleteInlinePolicy(p: PrincipalRef, policyName: string): Promise<unknown> {
+    return this.send(`Delete${KIND[p.kind]}Policy`, describe(p), () =>
+      p.kind === 'role'
+        ? this.client.send(new DeleteRolePolicyCommand({ RoleName: p.name, PolicyName: policyName }))
+        : this.client.send(new DeleteUserPolicyCommand({ UserName: p.name, PolicyName: policyName })),
     );
   }
 
@@ -320,5 +391,89 @@ export class IamPort {
     return this.remove('DeleteRole', `role ${name}`, () =>
       this.client.send(new DeleteRoleCommand({ RoleName: name })),
     );
+  }
+  async getUser(name: string): Promise<User | undefined> {
+    const out = await this.read('GetUser', `user ${name}`, () =>
+      this.client.send(new GetUserCommand({ UserName: name })),
+    );
+    const u = out?.User;
+    if (!u) return undefined;
+    return {
+      arn: u.Arn ?? '',
+      name: u.UserName ?? name,
+      path: u.Path ?? '/',
+      permissionsBoundaryArn: u.PermissionsBoundary?.PermissionsBoundaryArn,
+      tags: toTags(u.Tags),
+    };
+  }
+
+  async createUser(input: Omit<User, 'arn'>): Promise<string> {
+    const out = await this.send('CreateUser', `user ${input.name}`, () =>
+      this.client.send(
+        new CreateUserCommand({
+          UserName: input.name,
+          Path: input.path,
+          ...(input.permissionsBoundaryArn ? { PermissionsBoundary: input.permissionsBoundaryArn } : {}),
+          Tags: fromTags(input.tags),
+        }),
+      ),
+    );
+    return out.User?.Arn ?? '';
+  }
+
+  deleteUser(name: string): Promise<void> {
+    return this.remove('DeleteUser', `user ${name}`, () =>
+      this.client.send(new DeleteUserCommand({ UserName: name })),
+    );
+  }
+
+  /** The user's access keys (IDs, status and age; IAM never returns a secret again). */
+  async accessKeys(user: string): Promise<AccessKey[]> {
+    const out = await this.send('ListAccessKeys', `the access keys of user ${user}`, () =>
+      this.client.send(new ListAccessKeysCommand({ UserName: user })),
+    );
+    return (out.AccessKeyMetadata ?? []).map((k) => ({
+      id: k.AccessKeyId ?? '',
+      active: k.Status === 'Active',
+      createdAt: k.CreateDate ?? new Date(0),
+    }));
+  }
+
+  /**
+   * A new access key. The secret is handed to `use` and to nothing else: it is
+   * not returned, kept or logged, so it is unreachable once `use` settles.
+   */
+  async createAccessKey<T>(user: string, use: (key: AccessKey, secret: string) => Promise<T>): Promise<T> {
+    const out = await this.send('CreateAccessKey', `an access key of user ${user}`, () =>
+      this.client.send(new CreateAccessKeyCommand({ UserName: user })),
+    );
+    const k = out.AccessKey;
+    const key: AccessKey = { id: k?.AccessKeyId ?? '', active: true, createdAt: k?.CreateDate ?? new Date() };
+    const secret = k?.SecretAccessKey ?? '';
+    if (k) k.SecretAccessKey = undefined;
+    return use(key, secret);
+  }
+
+  deactivateAccessKey(user: string, id: string): Promise<unknown> {
+    return this.send('UpdateAccessKey', `access key ${id} of user ${user}`, () =>
+      this.client.send(new UpdateAccessKeyCommand({ UserName: user, AccessKeyId: id, Status: 'Inactive' })),
+    );
+  }
+
+  deleteAccessKey(user: string, id: string): Promise<void> {
+    return this.remove('DeleteAccessKey', `access key ${id} of user ${user}`, () =>
+      this.client.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: id })),
+    );
+  }
+
+  /** When the key was last used, and for what; undefined when never. */
+  async accessKeyLastUsed(id: string): Promise<{ at: Date; service: string; region: string } | undefined> {
+    const out = await this.send('GetAccessKeyLastUsed', `access key ${id}`, () =>
+      this.client.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: id })),
+    );
+    const u = out.AccessKeyLastUsed;
+    return u?.LastUsedDate
+      ? { at: u.LastUsedDate, service: u.ServiceName ?? 'N/A', region: u.Region ?? 'N/A' }
+      : undefined;
   }
 }

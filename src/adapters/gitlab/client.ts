@@ -181,6 +181,8 @@ export class GitLabPort {
           raw: v.raw ?? true,
           description: v.description ?? undefined,
           variableType: 'env_var',
+          // Hidden: never shown again in the UI or the API. Only a new variable can be made hidden.
+          ...(v.hidden ? { maskedAndHidden: true } : {}),
         }),
     );
   }

@@ -250,8 +250,18 @@ export const RotationSchema = Type.Object(
   {
     interval: Type.Optional(
       Type.String({
-        description: 'How often the access key is replaced, e.g. 30d, 720h, 12h30m.',
+        description:
+          'How often the access key is replaced, e.g. 30d, 720h, 12h30m; at least 1m. The annotation gitlab-aws.io/rotate-now replaces it at once.',
         default: '30d',
+        maxLength: 32,
+        pattern: PATTERNS.duration,
+      }),
+    ),
+    gracePeriod: Type.Optional(
+      Type.String({
+        description:
+          'How long a replaced key stays, deactivated, before it is deleted, so that jobs that started with it can finish (a deactivated key is refused at once; the grace is for the record and for reactivation by hand). Default 1h.',
+        default: '1h',
         maxLength: 32,
         pattern: PATTERNS.duration,
       }),
@@ -443,6 +453,21 @@ export const GitLabAwsFederationStatusSchema = Type.Object(
               },
             ),
           ),
+          users: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  arn: Type.String({ description: 'ARN of the IAM user.' }),
+                  managedThrough: REACHED_THROUGH,
+                },
+                { description: 'An IAM user this federation made.' },
+              ),
+              {
+                description:
+                  'IAM users this federation made under an earlier name, path, account or method; deleted with their keys (and their key variables) once the current state is Ready.',
+              },
+            ),
+          ),
           audiences: Type.Optional(
             Type.Array(
               Type.Object(
@@ -483,15 +508,57 @@ export const GitLabAwsFederationStatusSchema = Type.Object(
     accessKey: Type.Optional(
       Type.Object(
         {
-          id: Type.Optional(Type.String({ description: 'Access key ID (never the secret).' })),
+          id: Type.Optional(
+            Type.String({ description: 'ID of the access key GitLab holds (never the secret).' }),
+          ),
           createdAt: Type.Optional(
             Type.String({ description: 'When the key was created.', format: 'date-time' }),
           ),
           nextRotationAt: Type.Optional(
             Type.String({ description: 'When the key is due to be replaced.', format: 'date-time' }),
           ),
+          rotation: Type.Optional(
+            Type.Object(
+              {
+                startedAt: Type.String({ description: 'When it started.', format: 'date-time' }),
+                reason: Type.String({
+                  description: 'Why: FirstKey, Interval, RotateNow, NotInGitLab.',
+                }),
+                keysBefore: Type.Array(Type.String({ description: 'An access key ID.' }), {
+                  description:
+                    'The keys the user had when the rotation started: any other is the one this rotation made.',
+                }),
+                rotateNow: Type.Optional(
+                  Type.String({ description: 'The gitlab-aws.io/rotate-now value it answers.' }),
+                ),
+              },
+              {
+                description:
+                  'A rotation in progress, recorded before the new key is made, so that a restart finishes it.',
+              },
+            ),
+          ),
+          previous: Type.Optional(
+            Type.Object(
+              {
+                id: Type.String({ description: 'ID of the replaced key, deactivated.' }),
+                deleteAt: Type.String({ description: 'When it is deleted.', format: 'date-time' }),
+              },
+              { description: 'The key replaced by the last rotation, deleted after the grace period.' },
+            ),
+          ),
+          revoked: Type.Optional(
+            Type.Object(
+              {
+                rotateNow: Type.String({ description: 'The gitlab-aws.io/rotate-now value.' }),
+                at: Type.String({ description: 'When the old key was deleted.', format: 'date-time' }),
+                id: Type.Optional(Type.String({ description: 'ID of the key deleted.' })),
+              },
+              { description: 'The last revocation asked for with gitlab-aws.io/rotate-now.' },
+            ),
+          ),
         },
-        { description: 'The active access key (method IAMUserAccessKeys).' },
+        { description: 'The access key of the IAM user (method IAMUserAccessKeys).' },
       ),
     ),
     lastSyncedAt: Type.Optional(

@@ -8,7 +8,8 @@ import type { IamPort, OidcProvider } from '../../adapters/aws/iam.ts';
 import { describeTarget, type GitLabPort, type Target } from '../../adapters/gitlab/client.ts';
 import { CLUSTER_TAG, ownershipOf } from '../shared/ownership.ts';
 import { ownerMarker } from './defaults.ts';
-import { roleNameOf } from './desired.ts';
+import { principalNameOf } from './desired.ts';
+import { stripPolicies } from './principal.ts';
 
 export const MANAGED_BY_TAG = 'gitlab-aws.io/managed-by';
 export const MANAGED_BY = 'gitlab-aws-operator';
@@ -84,14 +85,33 @@ export async function deleteRole(
   owner: string,
   clusterId: string,
 ): Promise<string | undefined> {
-  const { name, path } = role.startsWith('arn:') ? roleNameOf(role) : { name: role, path: undefined };
+  const { name, path } = role.startsWith('arn:') ? principalNameOf(role) : { name: role, path: undefined };
   const current = await iam.getRole(name);
   if (!current || (path !== undefined && current.path !== path)) return undefined;
   if (ownershipOf(current.tags, owner, clusterId) !== 'ours') return undefined;
-  for (const policy of await iam.attachedPolicies(name)) await iam.detachPolicy(name, policy);
-  for (const policyName of Object.keys(await iam.inlinePolicies(name)))
-    await iam.deleteInlinePolicy(name, policyName);
+  await stripPolicies(iam, { kind: 'role', name });
   await iam.deleteRole(name);
+  return current.arn;
+}
+
+/**
+ * Deletes the IAM user if it is this federation's: its access keys first (a
+ * user's keys die with it, so nothing it held stays usable), then its
+ * policies, as IAM wants. `user` is an ARN, or the name the spec gives.
+ */
+export async function deleteUser(
+  iam: IamPort,
+  user: string,
+  owner: string,
+  clusterId: string,
+): Promise<string | undefined> {
+  const { name, path } = user.startsWith('arn:') ? principalNameOf(user) : { name: user, path: undefined };
+  const current = await iam.getUser(name);
+  if (!current || (path !== undefined && current.path !== path)) return undefined;
+  if (ownershipOf(current.tags, owner, clusterId) !== 'ours') return undefined;
+  for (const key of await iam.accessKeys(name)) await iam.deleteAccessKey(name, key.id);
+  await stripPolicies(iam, { kind: 'user', name });
+  await iam.deleteUser(name);
   return current.arn;
 }
 
@@ -150,14 +170,17 @@ export function parseTarget(text: string): Target | undefined {
   return (kind === 'project' || kind === 'group') && path ? { kind, path } : undefined;
 }
 
-/** Deletes the variables that carry our marker; others are left alone. */
+/** Deletes the variables that carry our marker (only those of `keys`, when given); others are left alone. */
 export async function deleteOwnedVariables(
   gitlab: GitLabPort,
   target: Target,
   owner: string,
+  keys?: string[],
 ): Promise<string[]> {
   const marker = ownerMarker(owner);
-  const ours = (await gitlab.variables(target)).filter((v) => v.description === marker);
+  const ours = (await gitlab.variables(target)).filter(
+    (v) => v.description === marker && (!keys || keys.includes(v.key)),
+  );
   for (const v of ours) await gitlab.deleteVariable(target, v.key, v.environmentScope);
   return ours.map(
     (v) => `deleted variable ${v.key} (scope ${v.environmentScope}) in ${describeTarget(target)}`,

@@ -6,6 +6,8 @@
 export const ISSUER_DISCOVERABLE = 'IssuerDiscoverable';
 export const IDENTITY_PROVIDER_READY = 'IdentityProviderReady';
 export const ROLE_READY = 'RoleReady';
+export const USER_READY = 'UserReady';
+export const ACCESS_KEY_ROTATED = 'AccessKeyRotated';
 export const CI_VARIABLES_READY = 'CIVariablesReady';
 export const REFS_PROTECTED = 'RefsProtected';
 
@@ -20,13 +22,18 @@ export const REASONS = {
   trustPolicyTooLarge: 'TrustPolicyTooLarge',
   roleOwnedElsewhere: 'RoleOwnedElsewhere',
   rolePathMismatch: 'RolePathMismatch',
+  userOwnedElsewhere: 'UserOwnedElsewhere',
+  userPathMismatch: 'UserPathMismatch',
   permissionsBoundaryKept: 'PermissionsBoundaryKept',
   written: 'Written',
   variableOwnedElsewhere: 'VariableOwnedElsewhere',
   protected: 'Protected',
   unprotectedRefs: 'UnprotectedRefs',
   protectionUnknown: 'ProtectionUnknown',
-  methodNotSupported: 'MethodNotSupported',
+  rotated: 'Rotated',
+  accessKeyLimit: 'AccessKeyLimit',
+  keyNotInGitLab: 'KeyNotInGitLab',
+  invalidRotation: 'InvalidRotation',
 } as const;
 
 /** Why an access entry is not in the trust policy at all. */

@@ -11,8 +11,12 @@ export interface Resolved {
   namespace: string;
   url: string;
   audience: string;
+  keys: boolean;
   roleName: string;
-  rolePath: string;
+  userName: string;
+  /** The path of the role (OIDC) or of the user (IAMUserAccessKeys). */
+  principalPath: string;
+  /** The permissions boundary of the role or of the user. */
   permissionsBoundaryArn: string | undefined;
   region: string | undefined;
   assumeRoleArn: string | undefined;
@@ -22,15 +26,19 @@ export interface Resolved {
 export function resolve(fed: GitLabAwsFederation, defaultRegion: string | undefined): Resolved {
   const { namespace = '', name = '' } = fed.metadata;
   const url = (fed.spec.gitlab?.url ?? GITLAB_COM).replace(/\/+$/, '');
+  const keys = fed.spec.method === 'IAMUserAccessKeys';
+  const principal = keys ? fed.spec.iamUser : fed.spec.role;
   return {
     owner: `${namespace}/${name}`,
     namespace,
     url,
     audience: fed.spec.audience ?? url,
+    keys,
     roleName: fed.spec.role?.name ?? `${namespace}-${name}`.slice(0, 64),
+    userName: fed.spec.iamUser?.name ?? `${namespace}-${name}`.slice(0, 64),
     // A GitLabAwsPolicy may give other defaults for these two (steps/tenancy.ts).
-    rolePath: fed.spec.role?.path ?? '/',
-    permissionsBoundaryArn: fed.spec.role?.permissionsBoundaryArn,
+    principalPath: principal?.path ?? '/',
+    permissionsBoundaryArn: principal?.permissionsBoundaryArn,
     region: fed.spec.aws?.region ?? defaultRegion,
     assumeRoleArn: fed.spec.aws?.assumeRoleArn,
     adopt: wantsAdoption(fed.metadata.annotations),

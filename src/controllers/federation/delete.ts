@@ -1,12 +1,13 @@
 // Deletion (finalizer gitlab-aws.io/cleanup), the steps undone in reverse: the
-// CI/CD variables, the role (and any role an earlier spec left retiring), then
+// CI/CD variables, the IAM user with its keys, the role (and any role or user
+// an earlier spec left retiring), then
 // the audiences this federation added (and the provider, when the operator
 // made it and no federation uses it). Orphan leaves all of it. What carries
 // another owner's marks is never removed. Any failure keeps the finalizer.
 import { describeTarget } from '../../adapters/gitlab/client.ts';
 import { done, type Outcome, WaitError } from '../../runtime/reconcile/outcome.ts';
 import { SECRET_NOT_FOUND } from '../shared/secrets.ts';
-import { deleteOwnedVariables, deleteRole, parseTarget } from './cleanup.ts';
+import { deleteOwnedVariables, deleteRole, deleteUser, parseTarget } from './cleanup.ts';
 import { targetOf } from './defaults.ts';
 import { compact } from './desired.ts';
 import { type FederationState, gitlabOf } from './state.ts';
@@ -35,7 +36,23 @@ export async function finalizeFederation(s: FederationState): Promise<Outcome> {
       }
     }
 
-    // 2. Roles: the one the spec names (made, perhaps, by a reconcile that died before
+    // 2. IAM users, keys first: the one the spec names, the one the status records, and any retiring.
+    const users = [
+      ...(s.r.keys ? [compact({ arn: s.r.userName, managedThrough: s.r.assumeRoleArn })] : []),
+      ...(stored.userArn ? [compact({ arn: stored.userArn, managedThrough: stored.managedThrough })] : []),
+      ...(stored.retiring?.users ?? []),
+    ];
+    for (const user of users) {
+      const deleted = await deleteUser(
+        s.deps.aws.iamFor(s.r.region, user.managedThrough, s.r.namespace),
+        user.arn,
+        s.r.owner,
+        s.deps.clusterId,
+      );
+      if (deleted) s.changes.push(`deleted IAM user ${deleted} and its access keys`);
+    }
+
+    // 3. Roles: the one the spec names (made, perhaps, by a reconcile that died before
     //    its status write), the one the status records, and any retiring.
     const roles = [
       compact({ arn: s.r.roleName, managedThrough: s.r.assumeRoleArn }),
@@ -52,7 +69,7 @@ export async function finalizeFederation(s: FederationState): Promise<Outcome> {
       if (deleted) s.changes.push(`deleted IAM role ${deleted}`);
     }
 
-    // 3. Audiences this federation added, then the provider if nothing uses it.
+    // 4. Audiences this federation added, then the provider if nothing uses it.
     const audiences = [
       ...(stored.identityProviderArn
         ? [

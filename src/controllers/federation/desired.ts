@@ -17,17 +17,21 @@ import {
 } from './conditions.ts';
 import type { Resolved } from './defaults.ts';
 
-export interface DesiredRole {
-  name: string;
+/** What a role and an IAM user have in common (principal.ts converges it). */
+export interface DesiredPolicies {
   path: string;
-  trustPolicy: PolicyDocument;
-  description: string;
-  maxSessionDuration: number;
   permissionsBoundaryArn?: string;
   managedPolicyArns: string[];
   inlinePolicies: Record<string, object>;
   /** Spec tags plus the owner tags. */
   tags: Tags;
+}
+
+export interface DesiredRole extends DesiredPolicies {
+  name: string;
+  trustPolicy: PolicyDocument;
+  description: string;
+  maxSessionDuration: number;
 }
 
 export function desiredRole(
@@ -38,7 +42,7 @@ export function desiredRole(
 ): DesiredRole {
   return {
     name: r.roleName,
-    path: r.rolePath,
+    path: r.principalPath,
     trustPolicy,
     description:
       spec.role?.description ?? `GitLab CI/CD access for ${r.owner}, managed by gitlab-aws-operator`,
@@ -50,9 +54,10 @@ export function desiredRole(
   };
 }
 
-/** The path and name in a role's ARN (arn:aws:iam::123456789012:role/gitlab/name). */
-export function roleNameOf(arn: string): { path: string; name: string } {
-  const resource = arn.slice(arn.indexOf(':role/') + ':role'.length);
+/** The path and name in a role's or user's ARN (arn:aws:iam::123456789012:role/gitlab/name). */
+export function principalNameOf(arn: string): { path: string; name: string } {
+  const at = arn.search(/:(role|user)\//);
+  const resource = arn.slice(at + ':role'.length);
   const slash = resource.lastIndexOf('/');
   return { path: resource.slice(0, slash + 1), name: resource.slice(slash + 1) };
 }
@@ -64,21 +69,23 @@ export interface DesiredVariable {
   protected: boolean;
 }
 
+/** ROLE_ARN (method OIDC: `roleArn` given) and the region; the key variables are steps/access-key.ts's. */
 export function desiredVariables(
   ciVariables: NonNullable<GitLabAwsFederationSpec['ciVariables']>,
-  roleArn: string,
+  roleArn: string | undefined,
   region: string | undefined,
 ): DesiredVariable[] {
   const environmentScope = ciVariables.environmentScope ?? '*';
   const isProtected = ciVariables.protected ?? false;
-  const out = [
-    {
+  const out: DesiredVariable[] = [];
+  if (roleArn) {
+    out.push({
       key: ciVariables.roleArnVariable ?? 'ROLE_ARN',
       value: roleArn,
       environmentScope,
       protected: isProtected,
-    },
-  ];
+    });
+  }
   const regionVariable = ciVariables.regionVariable ?? 'AWS_DEFAULT_REGION';
   if (regionVariable && region)
     out.push({ key: regionVariable, value: region, environmentScope, protected: isProtected });

@@ -4,12 +4,13 @@
 // cluster are said in one event, also when a step fails.
 import type { GitLabAwsFederation } from '../../api/v1alpha1/index.ts';
 import type { Reconciler } from '../../runtime/reconcile/controller.ts';
-import { done, type Outcome, TerminalError } from '../../runtime/reconcile/outcome.ts';
+import { done, type Outcome } from '../../runtime/reconcile/outcome.ts';
 import { runSteps, type Step } from '../../runtime/reconcile/steps.ts';
 import { REASONS } from './conditions.ts';
 import { finalizeFederation } from './delete.ts';
 import { type Ctx, type FederationDeps, type FederationState, newState, SharedFacts } from './state.ts';
 import { accessStep } from './steps/access.ts';
+import { accessKeyStep } from './steps/access-key.ts';
 import { issuerStep } from './steps/issuer.ts';
 import { legacyAuditStep, legacyRemovalStep } from './steps/legacy.ts';
 import { propagationStep } from './steps/propagation.ts';
@@ -18,6 +19,7 @@ import { refusedTokenStep, rememberRefusal } from './steps/refused-token.ts';
 import { retireStep } from './steps/retire.ts';
 import { roleStep } from './steps/role.ts';
 import { federationTenancyStep } from './steps/tenancy.ts';
+import { userStep } from './steps/user.ts';
 import { variablesStep, variablesTargetStep } from './steps/variables.ts';
 import { verdictStep } from './steps/verdict.ts';
 
@@ -38,18 +40,20 @@ const OIDC_STEPS: Step<FederationState>[] = [
   legacyRemovalStep,
 ];
 
-/** method: IAMUserAccessKeys, not built yet. */
+/**
+ * method: IAMUserAccessKeys. The target is recorded before the key is written
+ * to it; what the OIDC method made retires once the key is in GitLab.
+ */
 const KEY_STEPS: Step<FederationState>[] = [
   federationTenancyStep,
-  {
-    name: 'method',
-    async run() {
-      throw new TerminalError(
-        REASONS.methodNotSupported,
-        'method IAMUserAccessKeys is not supported by this version of the operator yet; use method OIDC',
-      );
-    },
-  },
+  refusedTokenStep,
+  userStep,
+  variablesTargetStep,
+  accessKeyStep,
+  variablesStep,
+  legacyAuditStep,
+  retireStep,
+  legacyRemovalStep,
 ];
 
 export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
@@ -62,9 +66,9 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
 
   async reconcile(ctx: Ctx): Promise<Outcome> {
     const s = newState(ctx, this.deps, this.shared);
-    const steps = ctx.obj.spec.method === 'IAMUserAccessKeys' ? KEY_STEPS : OIDC_STEPS;
+    const steps = s.r.keys ? KEY_STEPS : OIDC_STEPS;
     try {
-      const outcome = (await runSteps(steps, s, ctx)) ?? done(REASONS.ready, readyMessage(s));
+      const outcome = (await runSteps(steps, s, ctx)) ?? done(REASONS.ready, readyMessage(s), s.dueInMs);
       this.shared.refusedTokens.delete(ctx.obj.metadata.uid ?? '');
       return outcome;
     } catch (err) {
@@ -87,5 +91,8 @@ function readyMessage(s: FederationState): string {
   const variables = s.status.ciVariables?.length
     ? `; ${s.status.ciVariables.map((c) => c.key).join(', ')} published`
     : '';
+  if (s.r.keys) {
+    return `access key ${s.status.accessKey?.id} of ${s.status.userArn}${variables}; next rotation at ${s.status.accessKey?.nextRotationAt}`;
+  }
   return `${s.status.roleArn} may be assumed from ${s.status.subjects?.length ?? 0} subject pattern(s)${variables}`;
 }

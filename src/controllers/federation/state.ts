@@ -144,6 +144,10 @@ export interface FederationState {
   providerArn?: string;
   access?: AccessPlan;
   role?: RoleResult;
+  /** The IAM user (method IAMUserAccessKeys). */
+  user?: { name: string; arn: string; created: boolean };
+  /** In how long something is due (a rotation, a replaced key's deletion): the next reconcile comes then. */
+  dueInMs?: number;
   variables?: { target: Target; desired: DesiredVariable[] };
   /** The target's variables as read by the variables step (for the legacy audit). */
   existingVariables?: Variable[];

@@ -2,13 +2,18 @@
 // or throws; the controller classifies what it threw (see summarize.ts).
 
 export type Outcome =
-  /** Converged. Requeued after the resync interval (with jitter) to catch drift. */
-  | { kind: 'done'; reason?: string; message?: string }
+  /**
+   * Converged. Requeued after the resync interval (with jitter) to catch drift,
+   * or after `dueInMs` when something is due sooner (a key rotation).
+   */
+  | { kind: 'done'; reason?: string; message?: string; dueInMs?: number }
   /** Waiting for something outside our control (a person, IAM propagation, a host). */
   | { kind: 'wait'; afterMs: number; reason: string; message: string };
 
-export function done(reason?: string, message?: string): Outcome {
-  return { kind: 'done', reason, message };
+export function done(reason?: string, message?: string, dueInMs?: number): Outcome {
+  return dueInMs === undefined
+    ? { kind: 'done', reason, message }
+    : { kind: 'done', reason, message, dueInMs };
 }
 
 export function wait(afterMs: number, reason: string, message: string): Outcome {

@@ -49,7 +49,13 @@ export function summarize(
       next.conditions = conditions;
       return {
         status: next,
-        queue: { kind: 'requeueAfter', delayMs: jitter(context.resyncMs, 0.1, context.random) },
+        queue: {
+          kind: 'requeueAfter',
+          delayMs: Math.min(
+            jitter(context.resyncMs, 0.1, context.random),
+            Math.max(outcome.dueInMs ?? Infinity, 0),
+          ),
+        },
         result: 'done',
       };
     }

@@ -1,13 +1,16 @@
-// Once the current role is Ready, what an earlier spec made goes: a
-// role made under another name, path or account, and an audience added under
-// another audience, GitLab instance or account. No role the federation made is
-// left behind assumable; an audience stays while another federation uses it.
+// Once the current role (or user) is Ready, what an earlier spec made goes: a
+// role or user made under another name, path, account or method (a user with
+// its keys, and after a change to method OIDC the key variables too), and an
+// audience added under another audience, GitLab instance or account. Nothing
+// the federation made is left behind usable; an audience stays while another
+// federation uses it.
 import type { GitLabAwsFederation } from '../../../api/v1alpha1/index.ts';
 import { providerUrlOf } from '../../../policy/trust-policy.ts';
 import { next, type Step } from '../../../runtime/reconcile/steps.ts';
-import { deleteRole, releaseAudience } from '../cleanup.ts';
+import { deleteOwnedVariables, deleteRole, deleteUser, releaseAudience } from '../cleanup.ts';
 import { resolve } from '../defaults.ts';
-import { type FederationState, providerKey } from '../state.ts';
+import { KEY_VARIABLES } from '../rotation.ts';
+import { type FederationState, gitlabOf, providerKey } from '../state.ts';
 
 export const retireStep: Step<FederationState> = {
   name: 'retire',
@@ -20,6 +23,19 @@ export const retireStep: Step<FederationState> = {
       const iam = s.deps.aws.iamFor(s.r.region, old.managedThrough, s.r.namespace);
       const deleted = await deleteRole(iam, old.arn, s.r.owner, s.deps.clusterId);
       if (deleted) s.changes.push(`deleted IAM role ${deleted}, which an earlier spec named`);
+    }
+    for (const old of retiring.users ?? []) {
+      if (old.arn === s.status.userArn) continue;
+      const iam = s.deps.aws.iamFor(s.r.region, old.managedThrough, s.r.namespace);
+      const deleted = await deleteUser(iam, old.arn, s.r.owner, s.deps.clusterId);
+      if (deleted)
+        s.changes.push(`deleted IAM user ${deleted} and its access keys, which an earlier spec named`);
+    }
+    if (retiring.users?.length && !s.r.keys && s.variables) {
+      // Method OIDC now: the key variables went out of use with the user.
+      const gitlab = (await gitlabOf(s))!;
+      s.changes.push(...(await deleteOwnedVariables(gitlab, s.variables.target, s.r.owner, KEY_VARIABLES)));
+      s.status.ciVariables = s.status.ciVariables?.filter((v) => !KEY_VARIABLES.includes(v.key));
     }
     for (const old of retiring.audiences ?? []) {
       const inUse = old.providerArn === s.status.identityProviderArn && old.audience === s.status.audience;

@@ -1,26 +1,33 @@
 // The role. Its trust policy admits exactly the subjects the access
 // step found; it is computed and measured before IAM sees it. The role
-// belongs to the federation: description, session duration, boundary, tags,
-// managed and inline policies converge exactly to the spec (documents compared
-// by meaning), with one exception: a permissions boundary is never removed
-// (that can raise the role's permissions), only set or replaced. A role made
+// belongs to the federation: its description and session duration converge
+// here, its tags, boundary and policies as principal.ts says (in the order
+// the restricted IAM policy needs: tags, boundary, then the rest). A role made
 // under an earlier name or account is recorded as retiring, to be deleted once
 // this one is Ready.
-//
-// The order of the calls is what the restricted IAM policy in deploy/iam/
-// needs (docs/aws-permissions.md): CreateRole carries the boundary and the
-// owner tags in the same call; on an existing role the tags come first (so an
-// adopted role is marked before anything else is written to it), then the
-// boundary (so every later write finds the boundary the policy requires).
 import type { IamPort } from '../../../adapters/aws/iam.ts';
-import { type PolicyDocument, samePolicy } from '../../../policy/iam-document.ts';
+import { samePolicy } from '../../../policy/iam-document.ts';
 import { policySize, trustPolicy } from '../../../policy/trust-policy.ts';
 import { TerminalError } from '../../../runtime/reconcile/outcome.ts';
 import { next, type Step } from '../../../runtime/reconcile/steps.ts';
-import { describeOwner, ownershipOf } from '../../shared/ownership.ts';
 import { deleteRole } from '../cleanup.ts';
 import { REASONS, ROLE_READY } from '../conditions.ts';
-import { compact, type DesiredRole, desiredRole, largestEntries, roleNameOf, withItem } from '../desired.ts';
+import {
+  compact,
+  type DesiredRole,
+  desiredRole,
+  largestEntries,
+  principalNameOf,
+  withItem,
+} from '../desired.ts';
+import {
+  attachAll,
+  claim,
+  convergeMarks,
+  convergePolicies,
+  keptBoundaryMessage,
+  pathMismatch,
+} from '../principal.ts';
 import type { FederationState, RoleResult } from '../state.ts';
 
 export const roleStep: Step<FederationState> = {
@@ -51,8 +58,20 @@ export const roleStep: Step<FederationState> = {
     }
 
     const stored = s.fed.status;
+    if (stored?.userArn) {
+      // Method IAMUserAccessKeys before: the user, its keys and their variables go once this role is Ready.
+      s.status.retiring = {
+        ...s.status.retiring,
+        users: withItem(
+          s.status.retiring?.users,
+          compact({ arn: stored.userArn, managedThrough: stored.managedThrough }),
+        ),
+      };
+      delete s.status.userArn;
+      delete s.status.accessKey;
+    }
     if (stored?.roleArn) {
-      const old = roleNameOf(stored.roleArn);
+      const old = principalNameOf(stored.roleArn);
       if (old.name !== r.roleName || stored.managedThrough !== r.assumeRoleArn) {
         s.status.retiring = {
           ...s.status.retiring,
@@ -82,7 +101,11 @@ export const roleStep: Step<FederationState> = {
     if (role.keptBoundary) {
       throw new TerminalError(
         REASONS.permissionsBoundaryKept,
-        `IAM role ${role.arn} keeps its permissions boundary ${role.keptBoundary}, which spec.role.permissionsBoundaryArn no longer names: the operator never removes a permissions boundary (that can raise the role's permissions, so its IAM policy does not grant iam:DeleteRolePermissionsBoundary). The role is otherwise up to date. Name a boundary in spec.role.permissionsBoundaryArn, or have an administrator remove it (aws iam delete-role-permissions-boundary --role-name ${roleNameOf(role.arn).name})`,
+        keptBoundaryMessage(
+          { kind: 'role', name: principalNameOf(role.arn).name },
+          role.arn,
+          role.keptBoundary,
+        ),
         { recheck: true },
       );
     }
@@ -95,27 +118,16 @@ async function ensureRole(
   desired: DesiredRole,
   ownedBy: { owner: string; clusterId: string; adopt: boolean },
 ): Promise<RoleResult> {
-  const { owner, clusterId, adopt } = ownedBy;
+  const { owner, clusterId } = ownedBy;
   const { name } = desired;
+  const p = { kind: 'role', name } as const;
   let current = await iam.getRole(name);
   const changes: string[] = [];
   if (current) {
-    const ownership = ownershipOf(current.tags, owner, clusterId);
-    if (ownership === 'other' || (ownership === 'unmarked' && !adopt)) {
-      throw new TerminalError(
-        REASONS.roleOwnedElsewhere,
-        `IAM role ${name} already exists and is not managed by this federation (${describeOwner(current.tags)}): set spec.role.name to another name${ownership === 'unmarked' ? ', or annotate this resource with gitlab-aws.io/adopt: "true" to take the role over' : ''}`,
-        { recheck: true },
-      );
-    }
+    const ownership = claim(p, current, ownedBy);
     if (current.path !== desired.path) {
       // IAM cannot move a role, and names are unique whatever the path: ours is made anew.
-      if (ownership !== 'ours') {
-        throw new TerminalError(
-          REASONS.rolePathMismatch,
-          `IAM role ${name} exists with path ${current.path}, and IAM cannot change a role's path: set spec.role.path to ${current.path}, or delete the role`,
-        );
-      }
+      if (ownership !== 'ours') throw pathMismatch(p, current);
       await deleteRole(iam, current.arn, owner, clusterId);
       changes.push(
         `deleted IAM role ${current.arn} to make it again under path ${desired.path} (IAM cannot move a role)`,
@@ -136,32 +148,11 @@ async function ensureRole(
       permissionsBoundaryArn: desired.permissionsBoundaryArn,
       tags: desired.tags,
     });
-    for (const policy of desired.managedPolicyArns) await iam.attachPolicy(name, policy);
-    for (const [policyName, doc] of Object.entries(desired.inlinePolicies)) {
-      await iam.putInlinePolicy(name, policyName, JSON.stringify(doc));
-    }
+    await attachAll(iam, p, desired);
     return { arn, created: true, trustChanged: true, changes: [...changes, `created IAM role ${arn}`] };
   }
 
-  // Tags first: an adopted role gets the owner tags before any other write.
-  const tagUpdates = Object.fromEntries(
-    Object.entries(desired.tags).filter(([k, v]) => current.tags[k] !== v),
-  );
-  if (Object.keys(tagUpdates).length) {
-    await iam.tagRole(name, tagUpdates);
-    changes.push(`tags ${Object.keys(tagUpdates).join(', ')}`);
-  }
-  // Then the boundary, so every later write finds it in place. Set or
-  // replaced, never removed.
-  let keptBoundary: string | undefined;
-  if (desired.permissionsBoundaryArn) {
-    if (current.permissionsBoundaryArn !== desired.permissionsBoundaryArn) {
-      await iam.setPermissionsBoundary(name, desired.permissionsBoundaryArn);
-      changes.push('permissions boundary');
-    }
-  } else if (current.permissionsBoundaryArn) {
-    keptBoundary = current.permissionsBoundaryArn;
-  }
+  const keptBoundary = await convergeMarks(iam, p, current, desired, changes);
   let trustChanged = false;
   if (!samePolicy(current.trustPolicy, desired.trustPolicy)) {
     await iam.updateTrustPolicy(name, trust);
@@ -175,33 +166,7 @@ async function ensureRole(
     await iam.updateRole(name, desired.description, desired.maxSessionDuration);
     changes.push('description or maximum session duration');
   }
-  const extraTags = Object.keys(current.tags).filter((k) => !(k in desired.tags) && !k.startsWith('aws:'));
-  if (extraTags.length) {
-    await iam.untagRole(name, extraTags);
-    changes.push(`removed tags ${extraTags.join(', ')}`);
-  }
-
-  const attached = await iam.attachedPolicies(name);
-  for (const policy of desired.managedPolicyArns.filter((p) => !attached.includes(p))) {
-    await iam.attachPolicy(name, policy);
-    changes.push(`attached ${policy}`);
-  }
-  for (const policy of attached.filter((p) => !desired.managedPolicyArns.includes(p))) {
-    await iam.detachPolicy(name, policy);
-    changes.push(`detached ${policy}, which the spec does not list`);
-  }
-  const inline = await iam.inlinePolicies(name);
-  for (const [policyName, doc] of Object.entries(desired.inlinePolicies)) {
-    const have = inline[policyName];
-    if (have === undefined || !samePolicy(have, doc as PolicyDocument)) {
-      await iam.putInlinePolicy(name, policyName, JSON.stringify(doc));
-      changes.push(`inline policy ${policyName}`);
-    }
-  }
-  for (const policyName of Object.keys(inline).filter((n) => !(n in desired.inlinePolicies))) {
-    await iam.deleteInlinePolicy(name, policyName);
-    changes.push(`removed inline policy ${policyName}, which the spec does not list`);
-  }
+  await convergePolicies(iam, p, current, desired, changes);
   return {
     arn: current.arn,
     created: false,

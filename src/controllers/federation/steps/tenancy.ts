@@ -14,7 +14,7 @@ export const federationTenancyStep = tenancyStep({
     defaultRegion: s.deps.defaultRegion,
   }),
   apply: (s, defaults) => {
-    if (defaults.rolePath) s.r.rolePath = defaults.rolePath;
+    if (defaults.rolePath) s.r.principalPath = defaults.rolePath;
     if (defaults.permissionsBoundaryArn) s.r.permissionsBoundaryArn = defaults.permissionsBoundaryArn;
   },
 });

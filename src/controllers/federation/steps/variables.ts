@@ -1,4 +1,5 @@
-// The CI/CD variables jobs need (ROLE_ARN and the region). The
+// The CI/CD variables jobs need (ROLE_ARN and the region; the access key
+// is steps/access-key.ts's). The
 // target is recorded in the status before anything is written to it (a
 // checkpoint between the two steps), so that a later change of target, or a
 // crash, never loses track of a variable the operator wrote. Ours carry an
@@ -16,6 +17,7 @@ import { deleteOwnedVariables, parseTarget } from '../cleanup.ts';
 import { CI_VARIABLES_READY, REASONS } from '../conditions.ts';
 import { ownerMarker, targetOf } from '../defaults.ts';
 import { type DesiredVariable, desiredVariables } from '../desired.ts';
+import { KEY_VARIABLES } from '../rotation.ts';
 import { type FederationState, gitlabOf } from '../state.ts';
 
 export const variablesTargetStep: Step<FederationState> = {
@@ -25,12 +27,14 @@ export const variablesTargetStep: Step<FederationState> = {
     const cv = s.fed.spec.ciVariables;
     if (!cv) return next();
     const target = targetOf(cv.target);
-    const desired = desiredVariables(cv, s.role!.arn, s.r.region);
+    const desired = desiredVariables(cv, s.role?.arn, s.r.region);
     s.variables = { target, desired };
     const here = describeTarget(target);
     const recorded = (s.fed.status?.ciVariables ?? []).some((v) => v.target === here);
+    const scope = cv.environmentScope ?? '*';
     s.status.ciVariables = [
       ...(s.fed.status?.ciVariables ?? []).filter((v) => v.target !== here),
+      ...(s.r.keys ? KEY_VARIABLES.map((key) => ({ target: here, key, environmentScope: scope })) : []),
       ...desired.map((d) => ({ target: here, key: d.key, environmentScope: d.environmentScope })),
     ];
     return recorded ? next() : checkpoint();
@@ -50,10 +54,10 @@ export const variablesStep: Step<FederationState> = {
       return next();
     }
     const { target, desired } = s.variables;
-    const result = await ensureVariables(gitlab!, target, desired, s.r.owner);
+    const result = await ensureVariables(gitlab!, target, desired, s.r.owner, keptKeyVariables(s));
     s.existingVariables = result.existing;
     s.changes.push(...(await leaveOldTargets(s, gitlab!, target)), ...result.changes);
-    s.status.ciVariables = result.written;
+    s.status.ciVariables = [...result.kept, ...result.written];
     if (result.conflicts.length) {
       throw new TerminalError(
         REASONS.variableOwnedElsewhere,
@@ -65,7 +69,7 @@ export const variablesStep: Step<FederationState> = {
       CI_VARIABLES_READY,
       true,
       REASONS.written,
-      `${result.written.map((w) => w.key).join(', ')} written to ${result.written[0]?.target}`,
+      `${[...result.kept, ...result.written].map((w) => w.key).join(', ')} written to ${describeTarget(target)}`,
     );
     return next();
   },
@@ -93,7 +97,19 @@ interface VariableRef {
   environmentScope: string;
 }
 
-function holderOf(v: Variable): string {
+/**
+ * Our key variables the variables step leaves alone: the access-key step's,
+ * at the current scope (method IAMUserAccessKeys), or all of them while a
+ * user retires (after a change to method OIDC they go with it, once Ready).
+ */
+function keptKeyVariables(s: FederationState): (v: Variable) => boolean {
+  const scope = s.fed.spec.ciVariables?.environmentScope ?? '*';
+  if (s.r.keys) return (v) => KEY_VARIABLES.includes(v.key) && v.environmentScope === scope;
+  if (s.status.retiring?.users?.length) return (v) => KEY_VARIABLES.includes(v.key);
+  return () => false;
+}
+
+export function holderOf(v: Variable): string {
   const m = /managed by gitlab-aws-operator: (\S+)/.exec(v.description ?? '');
   return m ? `the federation ${m[1]}` : 'someone else (it has no gitlab-aws-operator marker)';
 }
@@ -103,7 +119,14 @@ async function ensureVariables(
   target: Target,
   desired: DesiredVariable[],
   owner: string,
-): Promise<{ written: VariableRef[]; conflicts: string[]; changes: string[]; existing: Variable[] }> {
+  keep: (v: Variable) => boolean,
+): Promise<{
+  written: VariableRef[];
+  kept: VariableRef[];
+  conflicts: string[];
+  changes: string[];
+  existing: Variable[];
+}> {
   const marker = ownerMarker(owner);
   const existing = await gitlab.variables(target);
   const here = describeTarget(target);
@@ -137,16 +160,21 @@ async function ensureVariables(
     if (o.change) changes.push(o.change);
   });
   // Ours, but no longer wanted here (a key or scope changed in the spec).
+  const kept: VariableRef[] = [];
   for (const v of existing) {
     if (
       v.description !== marker ||
       desired.some((d) => d.key === v.key && d.environmentScope === v.environmentScope)
     )
       continue;
+    if (keep(v)) {
+      kept.push({ target: here, key: v.key, environmentScope: v.environmentScope });
+      continue;
+    }
     await gitlab.deleteVariable(target, v.key, v.environmentScope);
     changes.push(
       `deleted variable ${v.key} (scope ${v.environmentScope}) in ${here}, which the spec no longer lists`,
     );
   }
-  return { written, conflicts, changes, existing };
+  return { written, kept, conflicts, changes, existing };
 }

@@ -1,0 +1,151 @@
+// The IAM user of method IAMUserAccessKeys. It belongs to the federation like
+// a role does: owner tags, path, boundary, managed and inline policies
+// converge as principal.ts says; adoption only with the annotation. What the
+// OIDC method made (the role, the audience at the provider) and a user made
+// under an earlier name, path or account are recorded as retiring, to go once
+// this federation is Ready.
+import type { IamPort } from '../../../adapters/aws/iam.ts';
+import { TerminalError } from '../../../runtime/reconcile/outcome.ts';
+import { next, type Step } from '../../../runtime/reconcile/steps.ts';
+import { ownerTags } from '../../shared/ownership.ts';
+import { deleteUser } from '../cleanup.ts';
+import { REASONS, USER_READY } from '../conditions.ts';
+import { compact, type DesiredPolicies, principalNameOf, withItem } from '../desired.ts';
+import {
+  attachAll,
+  claim,
+  convergeMarks,
+  convergePolicies,
+  keptBoundaryMessage,
+  pathMismatch,
+} from '../principal.ts';
+import type { FederationState, Status } from '../state.ts';
+
+export const userStep: Step<FederationState> = {
+  name: 'user',
+  condition: USER_READY,
+  async run(s) {
+    const { r, deps } = s;
+    const spec = s.fed.spec.iamUser ?? {};
+    retireOidc(s.status, s.fed.status);
+    const stored = s.fed.status;
+    if (stored?.userArn) {
+      const old = principalNameOf(stored.userArn);
+      if (old.name !== r.userName || stored.managedThrough !== r.assumeRoleArn) {
+        s.status.retiring = {
+          ...s.status.retiring,
+          users: withItem(
+            s.status.retiring?.users,
+            compact({ arn: stored.userArn, managedThrough: stored.managedThrough }),
+          ),
+        };
+      }
+    }
+    const desired: DesiredPolicies & { name: string } = {
+      name: r.userName,
+      path: r.principalPath,
+      permissionsBoundaryArn: r.permissionsBoundaryArn,
+      managedPolicyArns: spec.managedPolicyArns ?? [],
+      inlinePolicies: (spec.inlinePolicies ?? {}) as Record<string, object>,
+      tags: { ...(spec.tags ?? {}), ...ownerTags(r.owner, deps.clusterId) },
+    };
+    const { arn, created, changes, keptBoundary } = await ensureUser(s.iam, desired, {
+      owner: r.owner,
+      clusterId: deps.clusterId,
+      adopt: r.adopt,
+    });
+    s.user = { name: r.userName, arn, created };
+    s.created = created;
+    s.status.userArn = arn;
+    if (r.assumeRoleArn) s.status.managedThrough = r.assumeRoleArn;
+    else delete s.status.managedThrough;
+    if (created) s.changes.push(...changes);
+    else if (changes.length) s.changes.push(`corrected IAM user ${arn}: ${changes.join(', ')}`);
+    if (keptBoundary) {
+      throw new TerminalError(
+        REASONS.permissionsBoundaryKept,
+        keptBoundaryMessage({ kind: 'user', name: r.userName }, arn, keptBoundary),
+        { recheck: true },
+      );
+    }
+    s.ctx.conditions.set(USER_READY, true, REASONS.ready, `IAM user ${arn} matches spec.iamUser`);
+    return next();
+  },
+};
+
+/**
+ * A federation that changed from method OIDC: its role and its audience at
+ * the provider retire (steps/retire.ts removes them, and ROLE_ARN goes with the
+ * variables the spec no longer names), and the status forgets the OIDC facts.
+ */
+function retireOidc(status: Status, stored: Status | undefined): void {
+  if (!stored?.roleArn && !stored?.identityProviderArn) return;
+  const through = stored.managedThrough;
+  status.retiring = {
+    ...status.retiring,
+    ...(stored.roleArn
+      ? { roles: withItem(status.retiring?.roles, compact({ arn: stored.roleArn, managedThrough: through })) }
+      : {}),
+    ...(stored.identityProviderArn && stored.audience
+      ? {
+          audiences: withItem(
+            status.retiring?.audiences,
+            compact({
+              providerArn: stored.identityProviderArn,
+              audience: stored.audience,
+              managedThrough: through,
+            }),
+          ),
+        }
+      : {}),
+  };
+  for (const field of [
+    'roleArn',
+    'identityProviderArn',
+    'audience',
+    'issuer',
+    'thumbprints',
+    'subjects',
+    'projects',
+  ] as const)
+    delete status[field];
+}
+
+async function ensureUser(
+  iam: IamPort,
+  desired: DesiredPolicies & { name: string },
+  ownedBy: { owner: string; clusterId: string; adopt: boolean },
+): Promise<{ arn: string; created: boolean; changes: string[]; keptBoundary?: string }> {
+  const { name } = desired;
+  const p = { kind: 'user', name } as const;
+  let current = await iam.getUser(name);
+  const changes: string[] = [];
+  if (current) {
+    const ownership = claim(p, current, ownedBy);
+    if (current.path !== desired.path) {
+      // IAM cannot move a user, and names are unique whatever the path: ours is made anew
+      // (its keys go with it; the access-key step publishes a key of the new one).
+      if (ownership !== 'ours') throw pathMismatch(p, current);
+      await deleteUser(iam, current.arn, ownedBy.owner, ownedBy.clusterId);
+      changes.push(
+        `deleted IAM user ${current.arn} and its access keys to make it again under path ${desired.path} (IAM cannot move a user)`,
+      );
+      current = undefined;
+    } else if (ownership === 'unmarked') {
+      changes.push(`adopted IAM user ${current.arn}`);
+    }
+  }
+  if (!current) {
+    const arn = await iam.createUser({
+      name,
+      path: desired.path,
+      permissionsBoundaryArn: desired.permissionsBoundaryArn,
+      tags: desired.tags,
+    });
+    await attachAll(iam, p, desired);
+    return { arn, created: true, changes: [...changes, `created IAM user ${arn}`] };
+  }
+  const keptBoundary = await convergeMarks(iam, p, current, desired, changes);
+  await convergePolicies(iam, p, current, desired, changes);
+  return { arn: current.arn, created: false, changes, ...(keptBoundary ? { keptBoundary } : {}) };
+}

@@ -1,0 +1,221 @@
+// GitLabAwsFederation with method IAMUserAccessKeys end to end: moto for IAM,
+// the GitLab fake over HTTPS, the operator as its own process. What a user
+// sees: the IAM user and its policies, the key in GitLab (masked, the secret
+// hidden and protected), the status and conditions, rotation, revocation,
+// the limits of IAM, deletion.
+import {
+  CreateAccessKeyCommand,
+  CreatePolicyCommand,
+  CreateUserCommand,
+  GetUserCommand,
+  ListAccessKeysCommand,
+  ListAttachedUserPoliciesCommand,
+  ListUserPoliciesCommand,
+} from '@aws-sdk/client-iam';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../testbed/processes.ts';
+import { kubectl } from '../harness/kube.ts';
+import {
+  apply,
+  eventsOf,
+  federation,
+  getFederation,
+  iamClient,
+  perTestSetUp,
+  waitForCondition,
+} from './env.ts';
+
+const iam = iamClient();
+const setUp = perTestSetUp();
+
+const keySpec = (gitlab: { fake: { url: string } }, overrides: Record<string, unknown> = {}) => ({
+  gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+  aws: { region: 'eu-west-1' },
+  method: 'IAMUserAccessKeys',
+  iamUser: {},
+  ciVariables: { target: { project: 'payments/api' } },
+  ...overrides,
+});
+
+const keysOf = async (user: string) =>
+  ((await iam.send(new ListAccessKeysCommand({ UserName: user }))).AccessKeyMetadata ?? []).map((k) => ({
+    id: k.AccessKeyId!,
+    status: k.Status!,
+  }));
+
+const userExists = async (name: string) =>
+  iam.send(new GetUserCommand({ UserName: name })).then(
+    () => true,
+    (err: Error) => (/NoSuchEntity/.test(err.name) ? false : Promise.reject(err)),
+  );
+
+describe('method IAMUserAccessKeys', () => {
+  it('makes the user and its key, writes the key to GitLab masked and hidden, and turns Ready', async () => {
+    const { gitlab, ns } = await setUp('keys');
+    const policy = await iam.send(
+      new CreatePolicyCommand({
+        PolicyName: `${ns}-deploy`,
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
+        }),
+      }),
+    );
+    await apply(
+      ns,
+      federation(
+        'legacy',
+        keySpec(gitlab, {
+          iamUser: {
+            path: '/gitlab/',
+            managedPolicyArns: [policy.Policy!.Arn!],
+            inlinePolicies: {
+              read: {
+                Version: '2012-10-17',
+                Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: '*' }],
+              },
+            },
+            tags: { team: 'payments' },
+          },
+        }),
+      ),
+    );
+    const fed = await waitForCondition(ns, 'legacy', 'Ready', 'True');
+    const user = `${ns}-legacy`;
+    expect(fed.status?.userArn).toBe(`arn:aws:iam::123456789012:user/gitlab/${user}`);
+    const conditions = Object.fromEntries((fed.status?.conditions ?? []).map((c) => [c.type, c]));
+    expect(conditions.UserReady?.status).toBe('True');
+    expect(conditions.AccessKeyRotated).toMatchObject({ status: 'True', reason: 'Rotated' });
+    const keys = await keysOf(user);
+    expect(keys).toEqual([{ id: fed.status?.accessKey?.id, status: 'Active' }]);
+    const created = Date.parse(fed.status!.accessKey!.createdAt!);
+    expect(Date.parse(fed.status!.accessKey!.nextRotationAt!) - created).toBe(30 * 86_400_000);
+
+    const vars = gitlab.fake.state.variables({ project: 'payments/api' });
+    const byKey = Object.fromEntries(vars.map((v) => [v.key, v]));
+    expect(byKey.AWS_ACCESS_KEY_ID).toMatchObject({
+      value: keys[0]!.id,
+      masked: true,
+      hidden: false,
+      protected: false,
+    });
+    expect(byKey.AWS_SECRET_ACCESS_KEY).toMatchObject({ masked: true, hidden: true, protected: true });
+    expect(byKey.AWS_SECRET_ACCESS_KEY?.value).toMatch(/^[A-Za-z0-9/+]{40}$/);
+    expect(byKey.AWS_DEFAULT_REGION).toMatchObject({ value: 'eu-west-1', masked: false });
+    expect(fed.status?.ciVariables?.map((v) => v.key).sort()).toEqual([
+      'AWS_ACCESS_KEY_ID',
+      'AWS_DEFAULT_REGION',
+      'AWS_SECRET_ACCESS_KEY',
+    ]);
+    // The API never shows the secret again.
+    const listed = await fetch(`${gitlab.fake.url}/api/v4/projects/payments%2Fapi/variables`, {
+      headers: { 'private-token': gitlab.token },
+    }).catch(() => undefined);
+    if (listed?.ok) {
+      const secret = ((await listed.json()) as { key: string; value: string | null }[]).find(
+        (v) => v.key === 'AWS_SECRET_ACCESS_KEY',
+      );
+      expect(secret?.value).toBeNull();
+    }
+    // The user converged like a role: policies and tags.
+    expect(
+      (await iam.send(new ListAttachedUserPoliciesCommand({ UserName: user }))).AttachedPolicies?.map(
+        (p) => p.PolicyArn,
+      ),
+    ).toEqual([policy.Policy!.Arn!]);
+    expect((await iam.send(new ListUserPoliciesCommand({ UserName: user }))).PolicyNames).toEqual(['read']);
+    const tags = (await iam.send(new GetUserCommand({ UserName: user }))).User?.Tags ?? [];
+    expect(tags).toContainEqual({ Key: 'team', Value: 'payments' });
+    expect(tags).toContainEqual({ Key: 'gitlab-aws.io/owner', Value: `${ns}/legacy` });
+
+    // kubectl get shows the next rotation.
+    const table = await kubectl(['get', 'glaf', 'legacy', '-n', ns]);
+    expect(table.stdout).toMatch(/NEXT ROTATION/);
+    expect(table.stdout).toContain(fed.status!.accessKey!.nextRotationAt!);
+
+    // A steady resync makes no new key.
+    const before = fed.status!.accessKey!.id;
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await getFederation(ns, 'legacy')).status?.accessKey?.id).toBe(before);
+    expect(await keysOf(user)).toHaveLength(1);
+  });
+
+  it('rotates now on gitlab-aws.io/rotate-now and deletes the old key at once', async () => {
+    const { gitlab, ns } = await setUp('revoke');
+    await apply(ns, federation('leak', keySpec(gitlab)));
+    const first = await waitForCondition(ns, 'leak', 'Ready', 'True');
+    const oldId = first.status!.accessKey!.id!;
+    await kubectl(['annotate', 'glaf', 'leak', '-n', ns, 'gitlab-aws.io/rotate-now=2026-12-06T10:00']);
+    let last: unknown;
+    const fed = await waitFor(
+      'the revocation',
+      async () => {
+        const f = await getFederation(ns, 'leak');
+        last = f.status;
+        return f.status?.accessKey?.revoked ? f : undefined;
+      },
+      { diagnostics: () => JSON.stringify(last, null, 2) },
+    );
+    expect(fed.status?.accessKey?.revoked).toMatchObject({ rotateNow: '2026-12-06T10:00', id: oldId });
+    expect(fed.status?.accessKey?.id).not.toBe(oldId);
+    expect(await keysOf(`${ns}-leak`)).toEqual([{ id: fed.status?.accessKey?.id, status: 'Active' }]);
+    const id = gitlab.fake.state
+      .variables({ project: 'payments/api' })
+      .find((v) => v.key === 'AWS_ACCESS_KEY_ID');
+    expect(id?.value).toBe(fed.status?.accessKey?.id);
+    const events = await eventsOf(ns, 'leak');
+    expect(events.find((e) => e.reason === 'AccessKeyRevoked')?.message).toContain(oldId);
+  });
+
+  it('deletes a new key at once when GitLab does not take it', async () => {
+    const { gitlab, ns } = await setUp('refused');
+    gitlab.fake.faults.add({ method: 'POST', path: /variables/, status: 500, times: 2 });
+    await apply(ns, federation('flaky', keySpec(gitlab)));
+    await waitForCondition(ns, 'flaky', 'Ready', 'True', { timeoutMs: 60_000 });
+    const fed = await getFederation(ns, 'flaky');
+    // Two keys were made and deleted again; the third is the only one.
+    expect(await keysOf(`${ns}-flaky`)).toEqual([{ id: fed.status?.accessKey?.id, status: 'Active' }]);
+  });
+
+  it('reports a user that already has two keys made by hand, and leaves them', async () => {
+    const { gitlab, ns } = await setUp('twokeys');
+    const user = `${ns}-adopted`;
+    await iam.send(new CreateUserCommand({ UserName: user }));
+    const a = (await iam.send(new CreateAccessKeyCommand({ UserName: user }))).AccessKey!.AccessKeyId!;
+    const b = (await iam.send(new CreateAccessKeyCommand({ UserName: user }))).AccessKey!.AccessKeyId!;
+    await apply(ns, federation('adopted', keySpec(gitlab), { 'gitlab-aws.io/adopt': 'true' }));
+    const fed = await waitForCondition(ns, 'adopted', 'Stalled', 'True', { reason: 'AccessKeyLimit' });
+    const c = fed.status?.conditions?.find((x) => x.type === 'AccessKeyRotated');
+    expect(c?.message).toContain(a);
+    expect(c?.message).toContain(b);
+    expect((await keysOf(user)).map((k) => k.id).sort()).toEqual([a, b].sort());
+    expect(gitlab.fake.state.variables({ project: 'payments/api' }).map((v) => v.key)).not.toContain(
+      'AWS_SECRET_ACCESS_KEY',
+    );
+  });
+
+  it('never overwrites a key variable it does not own, and makes no key for it', async () => {
+    const { gitlab, ns } = await setUp('foreignvar');
+    gitlab.fake.state.setVariable(
+      { project: 'payments/api' },
+      { key: 'AWS_ACCESS_KEY_ID', value: 'AKIAHANDMADE00000000', environment_scope: '*' },
+    );
+    await apply(ns, federation('clash', keySpec(gitlab)));
+    const fed = await waitForCondition(ns, 'clash', 'Stalled', 'True', { reason: 'VariableOwnedElsewhere' });
+    expect(fed.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain('AWS_ACCESS_KEY_ID');
+    expect(await keysOf(`${ns}-clash`)).toEqual([]);
+    expect(
+      gitlab.fake.state.variables({ project: 'payments/api' }).find((v) => v.key === 'AWS_ACCESS_KEY_ID')
+        ?.value,
+    ).toBe('AKIAHANDMADE00000000');
+  });
+
+  it('removes the user, its keys and its variables when deleted', async () => {
+    const { gitlab, ns } = await setUp('keysdel');
+    await apply(ns, federation('gone', keySpec(gitlab)));
+    await waitForCondition(ns, 'gone', 'Ready', 'True');
+    await kubectl(['delete', 'glaf', 'gone', '-n', ns, '--wait=true', '--timeout=60s']);
+    expect(await userExists(`${ns}-gone`)).toBe(false);
+    expect(gitlab.fake.state.variables({ project: 'payments/api' })).toEqual([]);
+  });
+});
