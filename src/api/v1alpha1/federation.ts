@@ -260,7 +260,7 @@ export const RotationSchema = Type.Object(
     gracePeriod: Type.Optional(
       Type.String({
         description:
-          'How long a replaced key stays, deactivated, before it is deleted, so that jobs that started with it can finish (a deactivated key is refused at once; the grace is for the record and for reactivation by hand). Default 1h.',
+          'How long a replaced key stays usable after the new one is in GitLab, so that jobs that started with it can finish; then it is deactivated and deleted. Default 1h. gitlab-aws.io/rotate-now deletes the old key at once.',
         default: '1h',
         maxLength: 32,
         pattern: PATTERNS.duration,
@@ -541,7 +541,7 @@ export const GitLabAwsFederationStatusSchema = Type.Object(
           previous: Type.Optional(
             Type.Object(
               {
-                id: Type.String({ description: 'ID of the replaced key, deactivated.' }),
+                id: Type.String({ description: 'ID of the replaced key.' }),
                 deleteAt: Type.String({ description: 'When it is deleted.', format: 'date-time' }),
               },
               { description: 'The key replaced by the last rotation, deleted after the grace period.' },

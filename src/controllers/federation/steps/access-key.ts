@@ -3,8 +3,9 @@
 // protected), replaced every spec.rotation.interval or at once when the
 // gitlab-aws.io/rotate-now annotation takes a new value. A rotation: record it
 // in the status, make the new key, write its secret and then its ID to
-// GitLab, read them back, then deactivate the old key (deleted after the grace
-// period) or, for rotate-now, delete it at once. The user never has more than
+// GitLab, read them back; the old key then stays for the grace period (jobs
+// that started with it finish) and is deactivated and deleted after it, or,
+// for rotate-now, is deleted at once. The user never has more than
 // the two keys IAM allows; a new key GitLab did not take is deleted at once.
 // rotation.ts says why a restart at any point finishes the rotation.
 //
@@ -92,8 +93,11 @@ export const accessKeyStep: Step<FederationState> = {
       s.changes.push(`deleted access key ${id} of IAM user ${user}, ${why}`);
     };
     for (const k of plan.orphans) await remove(k.id, 'made by a rotation that stopped before GitLab held it');
-    if (plan.expired)
+    if (plan.expired) {
+      // Deactivated first: should the delete fail, the key is at least refused from now on.
+      if (plan.expired.active) await s.iam.deactivateAccessKey(user, plan.expired.id);
       await remove(plan.expired.id, `replaced ${s.fed.spec.rotation?.gracePeriod ?? '1h'} ago`);
+    }
     if (key.previous && (gone.has(key.previous.id) || !keys.some((k) => k.id === key.previous?.id)))
       delete key.previous;
     keys = keys.filter((k) => !gone.has(k.id));
@@ -150,16 +154,16 @@ export const accessKeyStep: Step<FederationState> = {
     }
 
     if (plan.rotate || plan.finish) {
-      // The rotation is over: the old key is deactivated for its grace period, or deleted when revoked.
+      // The rotation is over: the old key stays for its grace period, so that jobs that started with it
+      // finish, or is deleted at once when revoked.
       const revoke = revocationAsked(rotateNow, stored);
       const old = keys.filter((k) => k.id !== live!.id && (k.id === stored.id || k.id === seen.id));
       for (const k of old) {
         if (revoke) {
           await remove(k.id, `at once (${ROTATE_NOW_ANNOTATION}: a suspected leak)`);
         } else {
-          if (k.active) await s.iam.deactivateAccessKey(user, k.id);
           key.previous = { id: k.id, deleteAt: new Date(now.getTime() + graceMs).toISOString() };
-          s.changes.push(`deactivated access key ${k.id}, deleted at ${key.previous.deleteAt}`);
+          s.changes.push(`access key ${k.id} is deleted at ${key.previous.deleteAt}`);
         }
       }
       if (revoke && rotateNow) {
