@@ -12,6 +12,9 @@
 // it came (method, path, end-to-end headers, body) and moto's answer goes back
 // as it came.
 //
+// It also keeps the permissions boundaries of IAM users, which moto ignores
+// (see "User permissions boundaries" below).
+//
 // Besides that the proxy
 // - records every IAM/STS action that passes through, in order, as
 //   `iam:<Action>` / `sts:<Action>` (`actions`), including attempts answered
@@ -156,6 +159,12 @@ export async function startMotoIamProxy(motoUrl: string): Promise<MotoIamProxy> 
             if (err instanceof IamError) return errorReply('iam', err);
             throw err;
           }),
+        );
+      } else if (action && USER_BOUNDARY_ACTIONS.has(action)) {
+        reply = await lock.shared(() =>
+          userBoundary(target, authorizationFor(req.headers), actionName as string, params, () =>
+            forward(target, req, body),
+          ),
         );
       } else {
         reply = await lock.shared(() => forward(target, req, body));
@@ -335,6 +344,94 @@ function authorizationFor(headers: IncomingHttpHeaders): string {
   if (auth && /Credential=[^/]+\/\d{8}\/[^/]+\/iam\//.test(auth)) return auth;
   const date = new Date().toISOString().slice(0, 10).replaceAll('-', '');
   return `AWS4-HMAC-SHA256 Credential=testing/${date}/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0`;
+}
+
+// ---------------------------------------------------------------------------
+// User permissions boundaries
+//
+// moto 5.2.5 ignores PermissionsBoundary on CreateUser and does not implement
+// Put/DeleteUserPermissionsBoundary. The proxy keeps a user's boundary in moto
+// itself, as a tag with a reserved key (so every proxy in front of the same
+// moto sees it), hides that tag from the tags it answers, and shows the
+// boundary where IAM does (CreateUser, GetUser).
+
+const BOUNDARY_TAG = 'moto-iam-proxy/permissions-boundary';
+const USER_BOUNDARY_ACTIONS = new Set(
+  [
+    'CreateUser',
+    'GetUser',
+    'ListUserTags',
+    'PutUserPermissionsBoundary',
+    'DeleteUserPermissionsBoundary',
+  ].map((a) => `iam:${a}`),
+);
+const BOUNDARY_TAG_MEMBER = new RegExp(
+  `<member>\\s*<Key>${BOUNDARY_TAG}</Key>\\s*<Value>([^<]*)</Value>\\s*</member>`,
+);
+const POLICY_ARN = /^arn:aws:iam::(\d{12}|aws):policy\/[\w+=,.@/-]+$/;
+
+async function userBoundary(
+  moto: URL,
+  authorization: string,
+  action: string,
+  params: URLSearchParams,
+  forwardAsIs: () => Promise<Reply>,
+): Promise<Reply> {
+  const call = (p: Record<string, string>) => callMoto(moto, authorization, p);
+  const userName = params.get('UserName') ?? '';
+  const boundary = params.get('PermissionsBoundary');
+  if (boundary !== null && !POLICY_ARN.test(boundary)) {
+    return errorReply(
+      'iam',
+      new IamError(400, 'InvalidInput', `Value (${boundary}) for parameter PermissionsBoundary is invalid.`),
+    );
+  }
+  switch (action) {
+    case 'CreateUser': {
+      const p = Object.fromEntries(params);
+      if (boundary !== null) {
+        const n = [...params.keys()].filter((k) => /^Tags\.member\.\d+\.Key$/.test(k)).length + 1;
+        p[`Tags.member.${n}.Key`] = BOUNDARY_TAG;
+        p[`Tags.member.${n}.Value`] = boundary;
+      }
+      return showBoundary(await call(p));
+    }
+    case 'PutUserPermissionsBoundary': {
+      const tagged = await call({
+        Action: 'TagUser',
+        UserName: userName,
+        'Tags.member.1.Key': BOUNDARY_TAG,
+        'Tags.member.1.Value': boundary ?? '',
+      });
+      return tagged.status === 200 ? okReply(action) : tagged;
+    }
+    case 'DeleteUserPermissionsBoundary': {
+      const untagged = await call({
+        Action: 'UntagUser',
+        UserName: userName,
+        'TagKeys.member.1': BOUNDARY_TAG,
+      });
+      return untagged.status === 200 ? okReply(action) : untagged;
+    }
+    default:
+      return showBoundary(await forwardAsIs());
+  }
+}
+
+/** The answer without the reserved tag, with the boundary it held in the <User> element. */
+function showBoundary(reply: Reply): Reply {
+  if (reply.status !== 200) return reply;
+  let xml = String(reply.body);
+  const held = BOUNDARY_TAG_MEMBER.exec(xml)?.[1];
+  if (held === undefined) return reply;
+  xml = xml.replace(BOUNDARY_TAG_MEMBER, '');
+  xml = xml.replace(
+    '</User>',
+    `<PermissionsBoundary><PermissionsBoundaryType>PermissionsBoundaryPolicy</PermissionsBoundaryType><PermissionsBoundaryArn>${held}</PermissionsBoundaryArn></PermissionsBoundary></User>`,
+  );
+  const headers = { ...reply.headers };
+  delete headers['content-length'];
+  return { ...reply, headers, body: xml };
 }
 
 // ---------------------------------------------------------------------------

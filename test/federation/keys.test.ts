@@ -12,9 +12,10 @@ import {
   ListAttachedUserPoliciesCommand,
   ListUserPoliciesCommand,
 } from '@aws-sdk/client-iam';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../testbed/processes.ts';
 import { kubectl } from '../harness/kube.ts';
+import { applyPolicy } from '../tenancy/policies.ts';
 import {
   apply,
   eventsOf,
@@ -22,11 +23,16 @@ import {
   getFederation,
   iamClient,
   perTestSetUp,
+  roleExists,
   waitForCondition,
 } from './env.ts';
 
 const iam = iamClient();
 const setUp = perTestSetUp();
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  await Promise.all(cleanups.map((c) => c()));
+});
 
 const keySpec = (gitlab: { fake: { url: string } }, overrides: Record<string, unknown> = {}) => ({
   gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
@@ -217,5 +223,184 @@ describe('method IAMUserAccessKeys', () => {
     await kubectl(['delete', 'glaf', 'gone', '-n', ns, '--wait=true', '--timeout=60s']);
     expect(await userExists(`${ns}-gone`)).toBe(false);
     expect(gitlab.fake.state.variables({ project: 'payments/api' })).toEqual([]);
+  });
+
+  it('rotates when the interval is over, and deletes the replaced key after the grace period', async () => {
+    const { gitlab, ns } = await setUp('interval');
+    await apply(
+      ns,
+      federation('timed', keySpec(gitlab, { rotation: { interval: '1m', gracePeriod: '5s' } })),
+    );
+    const first = await waitForCondition(ns, 'timed', 'Ready', 'True');
+    const oldId = first.status!.accessKey!.id!;
+    const due = Date.parse(first.status!.accessKey!.nextRotationAt!);
+    expect(due - Date.parse(first.status!.accessKey!.createdAt!)).toBe(60_000);
+    const user = `${ns}-timed`;
+    // Replaced: the new key in GitLab, the old one still usable for the grace period.
+    const rotated = await waitFor(
+      'the rotation',
+      async () => {
+        const f = await getFederation(ns, 'timed');
+        return f.status?.accessKey?.previous ? f : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
+    expect(Date.now()).toBeGreaterThanOrEqual(due - 2000);
+    expect(rotated.status?.accessKey?.previous?.id).toBe(oldId);
+    const newId = rotated.status!.accessKey!.id!;
+    expect(newId).not.toBe(oldId);
+    expect((await keysOf(user)).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      [
+        { id: oldId, status: 'Active' },
+        { id: newId, status: 'Active' },
+      ].sort((a, b) => a.id.localeCompare(b.id)),
+    );
+    expect(
+      gitlab.fake.state.variables({ project: 'payments/api' }).find((v) => v.key === 'AWS_ACCESS_KEY_ID')
+        ?.value,
+    ).toBe(newId);
+    // Then it goes.
+    await waitFor('the old key deleted', async () => ((await keysOf(user)).length === 1 ? true : undefined), {
+      timeoutMs: 30_000,
+    });
+    expect(await keysOf(user)).toEqual([{ id: newId, status: 'Active' }]);
+    const after = await getFederation(ns, 'timed');
+    expect(after.status?.accessKey?.previous).toBeUndefined();
+  }, 150_000);
+
+  it('refuses an interval shorter than a minute', async () => {
+    const { gitlab, ns } = await setUp('tooshort');
+    await apply(ns, federation('fast', keySpec(gitlab, { rotation: { interval: '10s' } })));
+    const fed = await waitForCondition(ns, 'fast', 'Stalled', 'True', { reason: 'InvalidRotation' });
+    expect(fed.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain('at least 1m');
+    expect(await keysOf(`${ns}-fast`)).toEqual([]);
+  });
+
+  it('does not take over a user it did not make without the adopt annotation', async () => {
+    const { gitlab, ns } = await setUp('keysadopt');
+    await iam.send(new CreateUserCommand({ UserName: `${ns}-mine` }));
+    await apply(ns, federation('mine', keySpec(gitlab)));
+    const fed = await waitForCondition(ns, 'mine', 'Stalled', 'True', { reason: 'UserOwnedElsewhere' });
+    expect(fed.status?.conditions?.find((c) => c.type === 'UserReady')?.message).toContain(
+      'gitlab-aws.io/adopt',
+    );
+    expect(await keysOf(`${ns}-mine`)).toEqual([]);
+  });
+});
+
+describe('switching methods', () => {
+  it('from IAMUserAccessKeys to OIDC: the role and ROLE_ARN appear, then the user, its keys and the key variables go', async () => {
+    const { gitlab, ns } = await setUp('migrate');
+    await apply(ns, federation('move', keySpec(gitlab)));
+    const before = await waitForCondition(ns, 'move', 'Ready', 'True');
+    const user = `${ns}-move`;
+    expect(await keysOf(user)).toHaveLength(1);
+    await apply(
+      ns,
+      federation('move', {
+        gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+        aws: { region: 'eu-west-1' },
+        method: 'OIDC',
+        access: [{ project: 'payments/api', refs: ['main'] }],
+        ciVariables: { target: { project: 'payments/api' } },
+      }),
+    );
+    const after = await waitForCondition(ns, 'move', 'Ready', 'True', { timeoutMs: 60_000 });
+    expect(after.status?.roleArn).toBe(`arn:aws:iam::123456789012:role/${ns}-move`);
+    expect(after.status?.userArn).toBeUndefined();
+    expect(after.status?.accessKey).toBeUndefined();
+    expect(after.status?.retiring).toBeUndefined();
+    expect(await userExists(user)).toBe(false);
+    const keys = gitlab.fake.state
+      .variables({ project: 'payments/api' })
+      .map((v) => v.key)
+      .sort();
+    expect(keys).toEqual(['AWS_DEFAULT_REGION', 'ROLE_ARN']);
+    expect(after.status?.ciVariables?.map((v) => v.key).sort()).toEqual(['AWS_DEFAULT_REGION', 'ROLE_ARN']);
+    const events = await eventsOf(ns, 'move');
+    expect(events.map((e) => e.message).join('\n')).toContain(`deleted IAM user ${before.status?.userArn}`);
+  });
+
+  it('from OIDC to IAMUserAccessKeys: the key is written, then the role and ROLE_ARN go', async () => {
+    const { gitlab, ns } = await setUp('downgrade');
+    await apply(
+      ns,
+      federation('back', {
+        gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+        aws: { region: 'eu-west-1' },
+        access: [{ project: 'payments/api', refs: ['main'] }],
+        ciVariables: { target: { project: 'payments/api' } },
+      }),
+    );
+    const oidc = await waitForCondition(ns, 'back', 'Ready', 'True');
+    expect(oidc.status?.roleArn).toBeDefined();
+    await apply(ns, federation('back', keySpec(gitlab)));
+    const keys = await waitForCondition(ns, 'back', 'Ready', 'True', { timeoutMs: 60_000 });
+    expect(keys.status?.roleArn).toBeUndefined();
+    expect(keys.status?.identityProviderArn).toBeUndefined();
+    expect(keys.status?.retiring).toBeUndefined();
+    expect(await roleExists(`${ns}-back`)).toBe(false);
+    expect(
+      gitlab.fake.state
+        .variables({ project: 'payments/api' })
+        .map((v) => v.key)
+        .sort(),
+    ).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_DEFAULT_REGION', 'AWS_SECRET_ACCESS_KEY']);
+  });
+});
+
+describe('under a GitLabAwsPolicy (--tenancy restricted)', () => {
+  it('refuses the method where the policy does not list it, and makes no user', async () => {
+    const { gitlab, ns } = await setUp('keysten', { tenancy: 'restricted' });
+    cleanups.push(
+      await applyPolicy(`keys-${ns}`, ns, { gitlab: { urls: [gitlab.fake.url], paths: ['payments'] } }),
+    );
+    await apply(ns, federation('nokeys', keySpec(gitlab)));
+    const fed = await waitForCondition(ns, 'nokeys', 'Stalled', 'True', { reason: 'PolicyViolation' });
+    expect(fed.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain('spec.method');
+    expect(await userExists(`${ns}-nokeys`)).toBe(false);
+    expect(gitlab.fake.state.variables({ project: 'payments/api' })).toEqual([]);
+  });
+
+  it('gives the user the policy’s path prefix and boundary, and refuses a managed policy it does not allow', async () => {
+    const { gitlab, ns } = await setUp('keysok', { tenancy: 'restricted' });
+    const boundary = await iam.send(
+      new CreatePolicyCommand({
+        PolicyName: `boundary-${ns}`,
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }],
+        }),
+      }),
+    );
+    const boundaryArn = boundary.Policy!.Arn!;
+    cleanups.push(
+      await applyPolicy(`keys-${ns}`, ns, {
+        gitlab: { urls: [gitlab.fake.url], paths: ['payments'] },
+        methods: ['IAMUserAccessKeys'],
+        role: { pathPrefix: `/gitlab/${ns}/`, permissionsBoundaryArn: boundaryArn },
+      }),
+    );
+    await apply(ns, federation('allowed', keySpec(gitlab)));
+    const fed = await waitForCondition(ns, 'allowed', 'Ready', 'True', { timeoutMs: 60_000 });
+    expect(fed.status?.userArn).toBe(`arn:aws:iam::123456789012:user/gitlab/${ns}/${ns}-allowed`);
+    const user = (await iam.send(new GetUserCommand({ UserName: `${ns}-allowed` }))).User!;
+    expect(user.PermissionsBoundary?.PermissionsBoundaryArn).toBe(boundaryArn);
+
+    await apply(
+      ns,
+      federation(
+        'admin',
+        keySpec(gitlab, {
+          iamUser: { managedPolicyArns: ['arn:aws:iam::aws:policy/AdministratorAccess'] },
+          ciVariables: { target: { project: 'payments/api' }, environmentScope: 'admin' },
+        }),
+      ),
+    );
+    const refused = await waitForCondition(ns, 'admin', 'Stalled', 'True', { reason: 'PolicyViolation' });
+    expect(refused.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain(
+      'spec.iamUser.managedPolicyArns',
+    );
+    expect(await userExists(`${ns}-admin`)).toBe(false);
   });
 });

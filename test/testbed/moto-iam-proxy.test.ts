@@ -1,17 +1,23 @@
 // The moto IAM proxy, through the real AWS SDK: it supplies the two OIDC
-// client ID actions moto lacks, forwards everything else, records actions and
-// injects faults.
+// client ID actions and the user permissions boundaries moto lacks, forwards
+// everything else, records actions and injects faults.
 import { randomUUID } from 'node:crypto';
 import {
   AddClientIDToOpenIDConnectProviderCommand,
   CreateOpenIDConnectProviderCommand,
   CreateRoleCommand,
+  CreateUserCommand,
   DeleteRoleCommand,
+  DeleteUserCommand,
+  DeleteUserPermissionsBoundaryCommand,
   GetOpenIDConnectProviderCommand,
   GetRoleCommand,
+  GetUserCommand,
   IAMClient,
   ListOpenIDConnectProvidersCommand,
+  ListUserTagsCommand,
   NoSuchEntityException,
+  PutUserPermissionsBoundaryCommand,
   RemoveClientIDFromOpenIDConnectProviderCommand,
   TagRoleCommand,
 } from '@aws-sdk/client-iam';
@@ -174,6 +180,55 @@ describe('OIDC provider client IDs', () => {
     await Promise.all([...ids.map((id) => addClientId(arn, id)), ...ids.map(() => getProvider(arn))]);
     const provider = await getProvider(arn);
     expect(new Set(provider.ClientIDList)).toEqual(new Set(['sts.amazonaws.com', ...ids]));
+  });
+});
+
+describe('IAM user permissions boundaries (moto ignores them)', () => {
+  const BOUNDARY = 'arn:aws:iam::123456789012:policy/boundary';
+  it('keeps the boundary of CreateUser and PutUserPermissionsBoundary, shows it in GetUser, and hides its tag', async () => {
+    const name = `u-${randomUUID().slice(0, 8)}`;
+    const created = await iam.send(
+      new CreateUserCommand({
+        UserName: name,
+        PermissionsBoundary: BOUNDARY,
+        Tags: [{ Key: 'team', Value: 'a' }],
+      }),
+    );
+    expect(created.User?.PermissionsBoundary?.PermissionsBoundaryArn).toBe(BOUNDARY);
+    const got = await iam.send(new GetUserCommand({ UserName: name }));
+    expect(got.User?.PermissionsBoundary).toEqual({
+      PermissionsBoundaryType: 'PermissionsBoundaryPolicy',
+      PermissionsBoundaryArn: BOUNDARY,
+    });
+    expect(got.User?.Tags).toEqual([{ Key: 'team', Value: 'a' }]);
+    expect((await iam.send(new ListUserTagsCommand({ UserName: name }))).Tags).toEqual([
+      { Key: 'team', Value: 'a' },
+    ]);
+
+    const other = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
+    await iam.send(new PutUserPermissionsBoundaryCommand({ UserName: name, PermissionsBoundary: other }));
+    expect(
+      (await iam.send(new GetUserCommand({ UserName: name }))).User?.PermissionsBoundary
+        ?.PermissionsBoundaryArn,
+    ).toBe(other);
+    await iam.send(new DeleteUserPermissionsBoundaryCommand({ UserName: name }));
+    expect(
+      (await iam.send(new GetUserCommand({ UserName: name }))).User?.PermissionsBoundary,
+    ).toBeUndefined();
+    await iam.send(new DeleteUserCommand({ UserName: name }));
+  });
+
+  it('answers NoSuchEntity for a missing user and InvalidInput for a bad ARN', async () => {
+    await expect(
+      iam.send(
+        new PutUserPermissionsBoundaryCommand({ UserName: 'no-such-user', PermissionsBoundary: BOUNDARY }),
+      ),
+    ).rejects.toThrow(/cannot be found|NoSuchEntity/);
+    await expect(
+      iam.send(
+        new CreateUserCommand({ UserName: `u-${randomUUID().slice(0, 8)}`, PermissionsBoundary: 'nope' }),
+      ),
+    ).rejects.toThrow(/PermissionsBoundary is invalid/);
   });
 });
 
