@@ -7,6 +7,7 @@ import {
   CreateAccessKeyCommand,
   CreatePolicyCommand,
   CreateUserCommand,
+  DeleteAccessKeyCommand,
   GetUserCommand,
   ListAccessKeysCommand,
   ListAttachedUserPoliciesCommand,
@@ -267,6 +268,42 @@ describe('method IAMUserAccessKeys', () => {
     const after = await getFederation(ns, 'timed');
     expect(after.status?.accessKey?.previous).toBeUndefined();
   }, 150_000);
+
+  it('replaces a key deleted by hand in IAM, or whose secret was deleted in GitLab, at the next resync', async () => {
+    const { gitlab, ns } = await setUp('keysdrift', { args: ['--resync-interval', '2s'] });
+    await apply(ns, federation('drift', keySpec(gitlab)));
+    const first = await waitForCondition(ns, 'drift', 'Ready', 'True');
+    const user = `${ns}-drift`;
+    const replaced = async (old: string) =>
+      waitFor(
+        `a key other than ${old}`,
+        async () => {
+          const f = await getFederation(ns, 'drift');
+          const id = f.status?.accessKey?.id;
+          const ready = f.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+          return id && id !== old && ready ? id : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
+    const a = first.status!.accessKey!.id!;
+    await iam.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: a }));
+    const b = await replaced(a);
+    expect(await keysOf(user)).toEqual([{ id: b, status: 'Active' }]);
+    expect(
+      gitlab.fake.state.variables({ project: 'payments/api' }).find((v) => v.key === 'AWS_ACCESS_KEY_ID')
+        ?.value,
+    ).toBe(b);
+
+    const secret = gitlab.fake.state
+      .variables({ project: 'payments/api' })
+      .find((v) => v.key === 'AWS_SECRET_ACCESS_KEY')!;
+    gitlab.fake.state.removeVariable(secret.id);
+    const c = await replaced(b);
+    // The key whose secret is gone stays for the grace period, since jobs may still hold it.
+    const after = await getFederation(ns, 'drift');
+    expect(after.status?.accessKey?.previous?.id).toBe(b);
+    expect((await keysOf(user)).map((k) => k.id).sort()).toEqual([b, c].sort());
+  });
 
   it('refuses an interval shorter than a minute', async () => {
     const { gitlab, ns } = await setUp('tooshort');

@@ -116,6 +116,46 @@ describe('faults, restarts and steady state', () => {
     expect(iamCalls.length).toBeGreaterThan(0);
   });
 
+  it('makes no write call in a steady-state resync of method IAMUserAccessKeys either', async () => {
+    const boundary = 'arn:aws:iam::123456789012:policy/steady-keys-boundary';
+    await apply(
+      ns,
+      federation('steady-keys', {
+        gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+        aws: { region: REGION },
+        method: 'IAMUserAccessKeys',
+        iamUser: {
+          path: '/gitlab/',
+          permissionsBoundaryArn: boundary,
+          inlinePolicies: {
+            read: {
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Action: 's3:Get*', Resource: '*' }],
+            },
+          },
+          tags: { team: 'payments' },
+        },
+        ciVariables: { target: { project: 'payments/api' }, environmentScope: 'steady-keys' },
+      }),
+    );
+    await waitForCondition(ns, 'steady-keys', 'Ready', 'True');
+    await waitFor('a resync after Ready', async () => (reconcilesOf('steady-keys') >= 3 ? true : undefined), {
+      timeoutMs: 15_000,
+    });
+    const before = reconcilesOf('steady-keys');
+    const [iamMark, gitlabMark] = [proxy.actions.length, gitlab.fake.requests.length];
+    await waitFor(
+      'two more resyncs',
+      async () => (reconcilesOf('steady-keys') >= before + 2 ? true : undefined),
+      { timeoutMs: 15_000 },
+    );
+    const iamCalls = proxy.actions.slice(iamMark);
+    expect(iamCalls.filter(isWrite)).toEqual([]);
+    expect(iamCalls).toContain('iam:ListAccessKeys');
+    const gitlabCalls = gitlab.fake.requests.slice(gitlabMark);
+    expect(gitlabCalls.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`)).toEqual([]);
+  });
+
   it('retries GitLab 429 (after Retry-After) and 5xx and IAM throttling with backoff, and ends Ready', async () => {
     gitlab.fake.faults.add({
       method: 'POST',
