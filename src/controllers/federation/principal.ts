@@ -30,7 +30,7 @@ const NOUN = { role: 'IAM role', user: 'IAM user' } as const;
  * Whose the existing principal is; a TerminalError when it is not this
  * federation's to change (marked by another, or unmarked without adoption).
  */
-export function claim(
+function claim(
   p: PrincipalRef,
   current: CurrentPrincipal,
   ownedBy: { owner: string; clusterId: string; adopt: boolean },
@@ -47,26 +47,79 @@ export function claim(
 }
 
 /** IAM cannot move a principal: one of ours is made anew, anyone else's is reported. */
-export function pathMismatch(p: PrincipalRef, current: CurrentPrincipal): TerminalError {
+function pathMismatch(p: PrincipalRef, current: CurrentPrincipal): TerminalError {
   return new TerminalError(
     p.kind === 'role' ? REASONS.rolePathMismatch : REASONS.userPathMismatch,
     `${NOUN[p.kind]} ${p.name} exists with path ${current.path}, and IAM cannot change the path of a ${p.kind}: set ${FIELD[p.kind]}.path to ${current.path}, or delete the ${p.kind}`,
   );
 }
 
-/** The policies of a principal just created (its boundary and tags came with the create call). */
-export async function attachAll(iam: IamPort, p: PrincipalRef, desired: DesiredPolicies): Promise<void> {
-  for (const policy of desired.managedPolicyArns) await iam.attachPolicy(p, policy);
-  for (const [policyName, doc] of Object.entries(desired.inlinePolicies)) {
-    await iam.putInlinePolicy(p, policyName, JSON.stringify(doc));
+export interface Ensured {
+  arn: string;
+  created: boolean;
+  /** What was changed, in words, for events. */
+  changes: string[];
+  /** The boundary the principal keeps although the spec names none (the operator never removes one). */
+  keptBoundary?: string;
+}
+
+/** What differs between a role and a user, for ensurePrincipal. */
+export interface PrincipalCalls<C extends CurrentPrincipal> {
+  get(): Promise<C | undefined>;
+  /** Makes it with its path, boundary and tags in one call; returns the ARN. */
+  create(): Promise<string>;
+  /** Deletes ours (with what IAM wants gone first), to make it again under another path. */
+  remove(current: C): Promise<unknown>;
+  /** Its own fields (a role's trust policy, description), after the marks and before the policies. */
+  update?(current: C, changes: string[]): Promise<void>;
+}
+
+/**
+ * The principal as `desired` says: claimed (ours, or adopted), made anew under
+ * another path (IAM cannot move one, and names are unique whatever the path),
+ * created, or converged: tags, boundary, its own fields, then the policies.
+ */
+export async function ensurePrincipal<C extends CurrentPrincipal>(
+  iam: IamPort,
+  p: PrincipalRef,
+  desired: DesiredPolicies,
+  ownedBy: { owner: string; clusterId: string; adopt: boolean },
+  calls: PrincipalCalls<C>,
+): Promise<Ensured> {
+  let current = await calls.get();
+  const changes: string[] = [];
+  if (current) {
+    const ownership = claim(p, current, ownedBy);
+    if (current.path !== desired.path) {
+      if (ownership !== 'ours') throw pathMismatch(p, current);
+      await calls.remove(current);
+      changes.push(
+        `deleted ${NOUN[p.kind]} ${current.arn} to make it again under path ${desired.path} (IAM cannot move a ${p.kind})`,
+      );
+      current = undefined;
+    } else if (ownership === 'unmarked') {
+      changes.push(`adopted ${NOUN[p.kind]} ${current.arn}`);
+    }
   }
+  if (!current) {
+    const arn = await calls.create();
+    for (const policy of desired.managedPolicyArns) await iam.attachPolicy(p, policy);
+    for (const [policyName, doc] of Object.entries(desired.inlinePolicies)) {
+      await iam.putInlinePolicy(p, policyName, JSON.stringify(doc));
+    }
+    return { arn, created: true, changes: [...changes, `created ${NOUN[p.kind]} ${arn}`] };
+  }
+  const keptBoundary = await convergeMarks(iam, p, current, desired, changes);
+  await calls.update?.(current, changes);
+  await convergePolicies(iam, p, current, desired, changes);
+  return { arn: current.arn, created: false, changes, ...(keptBoundary ? { keptBoundary } : {}) };
 }
 
 /**
  * Tags, then the boundary, of an existing principal. Returns the boundary it
  * keeps although the spec names none.
  */
-export async function convergeMarks(
+async function convergeMarks(
   iam: IamPort,
   p: PrincipalRef,
   current: CurrentPrincipal,
@@ -91,7 +144,7 @@ export async function convergeMarks(
 }
 
 /** Tags the spec does not name go; managed and inline policies converge. */
-export async function convergePolicies(
+async function convergePolicies(
   iam: IamPort,
   p: PrincipalRef,
   current: CurrentPrincipal,

@@ -19,6 +19,7 @@ import type { Tenancy } from '../shared/tenancy.ts';
 import type { RefusedEntry } from './conditions.ts';
 import { type Resolved, resolve } from './defaults.ts';
 import type { DesiredVariable } from './desired.ts';
+import type { Ensured } from './principal.ts';
 
 export type Ctx = ReconcileContext<GitLabAwsFederation>;
 export type Status = GitLabAwsFederationStatus & { conditions?: Condition[] };
@@ -105,14 +106,8 @@ export class SharedFacts {
 }
 
 /** What the role step did. */
-export interface RoleResult {
-  arn: string;
-  created: boolean;
+export interface RoleResult extends Ensured {
   trustChanged: boolean;
-  /** What was changed, in words, for events. */
-  changes: string[];
-  /** The boundary the role keeps although the spec names none (the operator never removes one). */
-  keptBoundary?: string;
 }
 
 /** What the access step found: the trust policy's subjects and what it left out. */

@@ -20,14 +20,7 @@ import {
   principalNameOf,
   withItem,
 } from '../desired.ts';
-import {
-  attachAll,
-  claim,
-  convergeMarks,
-  convergePolicies,
-  keptBoundaryMessage,
-  pathMismatch,
-} from '../principal.ts';
+import { ensurePrincipal, keptBoundaryMessage } from '../principal.ts';
 import type { FederationState, RoleResult } from '../state.ts';
 
 export const roleStep: Step<FederationState> = {
@@ -118,60 +111,36 @@ async function ensureRole(
   desired: DesiredRole,
   ownedBy: { owner: string; clusterId: string; adopt: boolean },
 ): Promise<RoleResult> {
-  const { owner, clusterId } = ownedBy;
   const { name } = desired;
-  const p = { kind: 'role', name } as const;
-  let current = await iam.getRole(name);
-  const changes: string[] = [];
-  if (current) {
-    const ownership = claim(p, current, ownedBy);
-    if (current.path !== desired.path) {
-      // IAM cannot move a role, and names are unique whatever the path: ours is made anew.
-      if (ownership !== 'ours') throw pathMismatch(p, current);
-      await deleteRole(iam, current.arn, owner, clusterId);
-      changes.push(
-        `deleted IAM role ${current.arn} to make it again under path ${desired.path} (IAM cannot move a role)`,
-      );
-      current = undefined;
-    } else if (ownership === 'unmarked') {
-      changes.push(`adopted IAM role ${current.arn}`);
-    }
-  }
   const trust = JSON.stringify(desired.trustPolicy);
-  if (!current) {
-    const arn = await iam.createRole({
-      name,
-      path: desired.path,
-      trustPolicy: trust,
-      description: desired.description,
-      maxSessionDuration: desired.maxSessionDuration,
-      permissionsBoundaryArn: desired.permissionsBoundaryArn,
-      tags: desired.tags,
-    });
-    await attachAll(iam, p, desired);
-    return { arn, created: true, trustChanged: true, changes: [...changes, `created IAM role ${arn}`] };
-  }
-
-  const keptBoundary = await convergeMarks(iam, p, current, desired, changes);
   let trustChanged = false;
-  if (!samePolicy(current.trustPolicy, desired.trustPolicy)) {
-    await iam.updateTrustPolicy(name, trust);
-    trustChanged = true;
-    changes.push('trust policy');
-  }
-  if (
-    current.description !== desired.description ||
-    current.maxSessionDuration !== desired.maxSessionDuration
-  ) {
-    await iam.updateRole(name, desired.description, desired.maxSessionDuration);
-    changes.push('description or maximum session duration');
-  }
-  await convergePolicies(iam, p, current, desired, changes);
-  return {
-    arn: current.arn,
-    created: false,
-    trustChanged,
-    changes,
-    ...(keptBoundary ? { keptBoundary } : {}),
-  };
+  const ensured = await ensurePrincipal(iam, { kind: 'role', name }, desired, ownedBy, {
+    get: () => iam.getRole(name),
+    create: () =>
+      iam.createRole({
+        name,
+        path: desired.path,
+        trustPolicy: trust,
+        description: desired.description,
+        maxSessionDuration: desired.maxSessionDuration,
+        permissionsBoundaryArn: desired.permissionsBoundaryArn,
+        tags: desired.tags,
+      }),
+    remove: (current) => deleteRole(iam, current.arn, ownedBy.owner, ownedBy.clusterId),
+    async update(current, changes) {
+      if (!samePolicy(current.trustPolicy, desired.trustPolicy)) {
+        await iam.updateTrustPolicy(name, trust);
+        trustChanged = true;
+        changes.push('trust policy');
+      }
+      if (
+        current.description !== desired.description ||
+        current.maxSessionDuration !== desired.maxSessionDuration
+      ) {
+        await iam.updateRole(name, desired.description, desired.maxSessionDuration);
+        changes.push('description or maximum session duration');
+      }
+    },
+  });
+  return { ...ensured, trustChanged: ensured.created || trustChanged };
 }

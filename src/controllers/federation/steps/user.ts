@@ -11,14 +11,7 @@ import { ownerTags } from '../../shared/ownership.ts';
 import { deleteUser } from '../cleanup.ts';
 import { REASONS, USER_READY } from '../conditions.ts';
 import { compact, type DesiredPolicies, principalNameOf, withItem } from '../desired.ts';
-import {
-  attachAll,
-  claim,
-  convergeMarks,
-  convergePolicies,
-  keptBoundaryMessage,
-  pathMismatch,
-} from '../principal.ts';
+import { type Ensured, ensurePrincipal, keptBoundaryMessage } from '../principal.ts';
 import type { FederationState, Status } from '../state.ts';
 
 export const userStep: Step<FederationState> = {
@@ -111,41 +104,22 @@ function retireOidc(status: Status, stored: Status | undefined): void {
     delete status[field];
 }
 
-async function ensureUser(
+function ensureUser(
   iam: IamPort,
   desired: DesiredPolicies & { name: string },
   ownedBy: { owner: string; clusterId: string; adopt: boolean },
-): Promise<{ arn: string; created: boolean; changes: string[]; keptBoundary?: string }> {
+): Promise<Ensured> {
   const { name } = desired;
-  const p = { kind: 'user', name } as const;
-  let current = await iam.getUser(name);
-  const changes: string[] = [];
-  if (current) {
-    const ownership = claim(p, current, ownedBy);
-    if (current.path !== desired.path) {
-      // IAM cannot move a user, and names are unique whatever the path: ours is made anew
-      // (its keys go with it; the access-key step publishes a key of the new one).
-      if (ownership !== 'ours') throw pathMismatch(p, current);
-      await deleteUser(iam, current.arn, ownedBy.owner, ownedBy.clusterId);
-      changes.push(
-        `deleted IAM user ${current.arn} and its access keys to make it again under path ${desired.path} (IAM cannot move a user)`,
-      );
-      current = undefined;
-    } else if (ownership === 'unmarked') {
-      changes.push(`adopted IAM user ${current.arn}`);
-    }
-  }
-  if (!current) {
-    const arn = await iam.createUser({
-      name,
-      path: desired.path,
-      permissionsBoundaryArn: desired.permissionsBoundaryArn,
-      tags: desired.tags,
-    });
-    await attachAll(iam, p, desired);
-    return { arn, created: true, changes: [...changes, `created IAM user ${arn}`] };
-  }
-  const keptBoundary = await convergeMarks(iam, p, current, desired, changes);
-  await convergePolicies(iam, p, current, desired, changes);
-  return { arn: current.arn, created: false, changes, ...(keptBoundary ? { keptBoundary } : {}) };
+  return ensurePrincipal(iam, { kind: 'user', name }, desired, ownedBy, {
+    get: () => iam.getUser(name),
+    create: () =>
+      iam.createUser({
+        name,
+        path: desired.path,
+        permissionsBoundaryArn: desired.permissionsBoundaryArn,
+        tags: desired.tags,
+      }),
+    // Its keys go with it; the access-key step then publishes a key of the new one.
+    remove: (current) => deleteUser(iam, current.arn, ownedBy.owner, ownedBy.clusterId),
+  });
 }
