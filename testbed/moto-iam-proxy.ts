@@ -29,7 +29,7 @@
 // synthetic actions hold an exclusive lock, forwarded requests a shared one,
 // so no request through the same proxy sees the provider missing in between.
 // Requests that go to moto directly (or through another proxy) can.
-import { randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import {
   createServer,
   request as httpRequest,
@@ -106,8 +106,29 @@ class IamError extends Error {
   }
 }
 
-export async function startMotoIamProxy(motoUrl: string): Promise<MotoIamProxy> {
+export interface MotoIamProxyOptions {
+  /**
+   * Signs the proxy's own calls to moto (SigV4) with these. A moto that
+   * enforces IAM (`/moto-api/reset-auth`) checks every signature, so there the
+   * proxy needs a key of its own that may read and tag users and OIDC
+   * providers; the callers' requests are forwarded as they came, so moto
+   * still authorises each caller for the actions it asks for. Without
+   * credentials the own calls carry the caller's Authorization header, which
+   * a moto that does not enforce IAM takes as it is.
+   */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export async function startMotoIamProxy(
+  motoUrl: string,
+  options: MotoIamProxyOptions = {},
+): Promise<MotoIamProxy> {
   const target = new URL(motoUrl);
+  const { credentials } = options;
+  const ownAuth = (headers: IncomingHttpHeaders): OwnAuth =>
+    credentials
+      ? (body) => sigV4(target, body, credentials)
+      : () => ({ authorization: authorizationFor(headers) });
   const actions: string[] = [];
   const faults: Array<MotoIamFault & { left: number; hits: number }> = [];
   const lock = new ReadWriteLock();
@@ -155,14 +176,14 @@ export async function startMotoIamProxy(motoUrl: string): Promise<MotoIamProxy> 
       ) {
         const name = actionName as string;
         reply = await lock.exclusive(() =>
-          changeClientIds(target, authorizationFor(req.headers), name, params).catch((err: unknown) => {
+          changeClientIds(target, ownAuth(req.headers), name, params).catch((err: unknown) => {
             if (err instanceof IamError) return errorReply('iam', err);
             throw err;
           }),
         );
       } else if (action && USER_BOUNDARY_ACTIONS.has(action)) {
         reply = await lock.shared(() =>
-          userBoundary(target, authorizationFor(req.headers), actionName as string, params, () =>
+          userBoundary(target, ownAuth(req.headers), actionName as string, params, () =>
             forward(target, req, body),
           ),
         );
@@ -212,7 +233,7 @@ export async function startMotoIamProxy(motoUrl: string): Promise<MotoIamProxy> 
 
 async function changeClientIds(
   moto: URL,
-  authorization: string,
+  authorization: OwnAuth,
   action: string,
   params: URLSearchParams,
 ): Promise<Reply> {
@@ -318,14 +339,16 @@ function parseProvider(xml: string): Provider {
   };
 }
 
-async function callMoto(moto: URL, authorization: string, params: Record<string, string>): Promise<Reply> {
+/** The headers that authenticate one of the proxy's own calls, for its body. */
+type OwnAuth = (body: string) => Record<string, string>;
+const FORM = 'application/x-www-form-urlencoded; charset=utf-8';
+
+async function callMoto(moto: URL, authorization: OwnAuth, params: Record<string, string>): Promise<Reply> {
+  const body = new URLSearchParams({ ...params, Version: IAM_VERSION }).toString();
   const res = await fetch(new URL('/', moto), {
     method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
-      authorization,
-    },
-    body: new URLSearchParams({ ...params, Version: IAM_VERSION }).toString(),
+    headers: { 'content-type': FORM, ...authorization(body) },
+    body,
   });
   return {
     status: res.status,
@@ -336,14 +359,48 @@ async function callMoto(moto: URL, authorization: string, params: Record<string,
 
 /**
  * moto picks the service from the SigV4 credential scope and the account from
- * the access key, so the proxy's own calls carry the caller's Authorization
- * header (moto does not check signatures). Without one it would route to S3.
+ * the access key, so without credentials of its own the proxy's calls carry
+ * the caller's Authorization header (a moto that does not enforce IAM checks
+ * no signature). Without one it would route to S3.
  */
 function authorizationFor(headers: IncomingHttpHeaders): string {
   const auth = headers.authorization;
   if (auth && /Credential=[^/]+\/\d{8}\/[^/]+\/iam\//.test(auth)) return auth;
   const date = new Date().toISOString().slice(0, 10).replaceAll('-', '');
   return `AWS4-HMAC-SHA256 Credential=testing/${date}/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0`;
+}
+
+/**
+ * SigV4 for IAM (us-east-1) over content-type, host and x-amz-date, the way
+ * moto checks it (it re-signs the signed headers with botocore).
+ */
+function sigV4(
+  moto: URL,
+  body: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+): Record<string, string> {
+  const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+  const day = amzDate.slice(0, 8);
+  const scope = `${day}/us-east-1/iam/aws4_request`;
+  const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+  const hmac = (key: string | Buffer, s: string) => createHmac('sha256', key).update(s).digest();
+  const signedHeaders = 'content-type;host;x-amz-date';
+  const canonical = [
+    'POST',
+    '/',
+    '',
+    `content-type:${FORM}\nhost:${moto.host}\nx-amz-date:${amzDate}\n`,
+    signedHeaders,
+    sha256(body),
+  ].join('\n');
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
+  let key = hmac(`AWS4${credentials.secretAccessKey}`, day);
+  for (const part of ['us-east-1', 'iam', 'aws4_request']) key = hmac(key, part);
+  const signature = createHmac('sha256', key).update(toSign).digest('hex');
+  return {
+    'x-amz-date': amzDate,
+    authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -354,6 +411,13 @@ function authorizationFor(headers: IncomingHttpHeaders): string {
 // itself, as a tag with a reserved key (so every proxy in front of the same
 // moto sees it), hides that tag from the tags it answers, and shows the
 // boundary where IAM does (CreateUser, GetUser).
+//
+// The caller's request always reaches moto as it came, so that a moto that
+// enforces IAM authorises the caller for its own action: CreateUser is
+// forwarded and the boundary tagged after it; Put/DeleteUserPermissionsBoundary
+// are forwarded first (moto checks IAM before it finds it has no such action,
+// and answers HTTP 500 then), and only that 500 makes the proxy tag or untag.
+// The tagging is the proxy's own call (see MotoIamProxyOptions.credentials).
 
 const BOUNDARY_TAG = 'moto-iam-proxy/permissions-boundary';
 const USER_BOUNDARY_ACTIONS = new Set(
@@ -370,9 +434,12 @@ const BOUNDARY_TAG_MEMBER = new RegExp(
 );
 const POLICY_ARN = /^arn:aws:iam::(\d{12}|aws):policy\/[\w+=,.@/-]+$/;
 
+/** moto's answer to an action it does not implement: its web server's HTML page, status 500. */
+const notImplemented = (r: Reply) => r.status === 500 && /^\s*<!doctype html>/i.test(String(r.body));
+
 async function userBoundary(
   moto: URL,
-  authorization: string,
+  authorization: OwnAuth,
   action: string,
   params: URLSearchParams,
   forwardAsIs: () => Promise<Reply>,
@@ -386,43 +453,56 @@ async function userBoundary(
       new IamError(400, 'InvalidInput', `Value (${boundary}) for parameter PermissionsBoundary is invalid.`),
     );
   }
+  const tag = () =>
+    call({
+      Action: 'TagUser',
+      UserName: userName,
+      'Tags.member.1.Key': BOUNDARY_TAG,
+      'Tags.member.1.Value': boundary ?? '',
+    });
+  const untag = () => call({ Action: 'UntagUser', UserName: userName, 'TagKeys.member.1': BOUNDARY_TAG });
+  /** The proxy's own call failed: the caller's action is not done, and says why. */
+  const ownCallFailed = (what: string, r: Reply) =>
+    r.status === 404
+      ? r // NoSuchEntity, as moto says it
+      : errorReply(
+          'iam',
+          new IamError(
+            500,
+            'ServiceFailure',
+            `moto-iam-proxy: ${what} of user ${userName} failed, moto answered HTTP ${r.status} (a moto that enforces IAM needs the proxy started with credentials)`,
+          ),
+        );
   switch (action) {
     case 'CreateUser': {
-      const p = Object.fromEntries(params);
-      if (boundary !== null) {
-        const n = [...params.keys()].filter((k) => /^Tags\.member\.\d+\.Key$/.test(k)).length + 1;
-        p[`Tags.member.${n}.Key`] = BOUNDARY_TAG;
-        p[`Tags.member.${n}.Value`] = boundary;
-      }
-      return showBoundary(await call(p));
+      const created = await forwardAsIs();
+      if (created.status !== 200 || boundary === null) return showBoundary(created);
+      const tagged = await tag();
+      return tagged.status === 200
+        ? showBoundary(created, boundary)
+        : ownCallFailed('tagging the boundary', tagged);
     }
-    case 'PutUserPermissionsBoundary': {
-      const tagged = await call({
-        Action: 'TagUser',
-        UserName: userName,
-        'Tags.member.1.Key': BOUNDARY_TAG,
-        'Tags.member.1.Value': boundary ?? '',
-      });
-      return tagged.status === 200 ? okReply(action) : tagged;
-    }
+    case 'PutUserPermissionsBoundary':
     case 'DeleteUserPermissionsBoundary': {
-      const untagged = await call({
-        Action: 'UntagUser',
-        UserName: userName,
-        'TagKeys.member.1': BOUNDARY_TAG,
-      });
-      return untagged.status === 200 ? okReply(action) : untagged;
+      const asked = await forwardAsIs();
+      if (!notImplemented(asked)) return asked; // refused by moto (or, one day, done by it)
+      const done = action === 'PutUserPermissionsBoundary' ? await tag() : await untag();
+      return done.status === 200 ? okReply(action) : ownCallFailed('keeping the boundary', done);
     }
     default:
       return showBoundary(await forwardAsIs());
   }
 }
 
-/** The answer without the reserved tag, with the boundary it held in the <User> element. */
-function showBoundary(reply: Reply): Reply {
+/**
+ * The answer without the reserved tag, with the boundary it held (or `boundary`,
+ * just tagged) in the <User> element.
+ */
+function showBoundary(reply: Reply, boundary?: string): Reply {
   if (reply.status !== 200) return reply;
   let xml = String(reply.body);
-  const held = BOUNDARY_TAG_MEMBER.exec(xml)?.[1];
+  const held =
+    BOUNDARY_TAG_MEMBER.exec(xml)?.[1] ?? (boundary === undefined ? undefined : escapeXml(boundary));
   if (held === undefined) return reply;
   xml = xml.replace(BOUNDARY_TAG_MEMBER, '');
   xml = xml.replace(

@@ -4,7 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import {
   AddClientIDToOpenIDConnectProviderCommand,
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
   CreateOpenIDConnectProviderCommand,
+  CreatePolicyCommand,
   CreateRoleCommand,
   CreateUserCommand,
   DeleteRoleCommand,
@@ -23,6 +26,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { startMoto } from '../../testbed/moto.ts';
 import { type MotoIamProxy, startMotoIamProxy } from '../../testbed/moto-iam-proxy.ts';
 
 const THUMBPRINT = 'a'.repeat(40);
@@ -230,6 +234,81 @@ describe('IAM user permissions boundaries (moto ignores them)', () => {
       ),
     ).rejects.toThrow(/PermissionsBoundary is invalid/);
   });
+});
+
+describe('IAM user permissions boundaries on a moto that enforces IAM', () => {
+  it('authorises each caller for its own action, and signs the proxy’s own calls with its credentials', async () => {
+    const moto = await startMoto();
+    const clients: IAMClient[] = [];
+    const client = (endpoint: string, credentials: { accessKeyId: string; secretAccessKey: string }) => {
+      const c = new IAMClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+      clients.push(c);
+      return c;
+    };
+    let own: MotoIamProxy | undefined;
+    try {
+      // The first 4 requests make an administrator; every later one is authenticated and authorised.
+      expect((await fetch(`${moto.url}/moto-api/reset-auth`, { method: 'POST', body: '4' })).ok).toBe(true);
+      const bootstrap = client(moto.url, { accessKeyId: 'testing', secretAccessKey: 'testing' });
+      const keyOf = async (c: IAMClient, user: string, actions: string) => {
+        await c.send(new CreateUserCommand({ UserName: user }));
+        const policy = await c.send(
+          new CreatePolicyCommand({
+            PolicyName: user,
+            PolicyDocument: JSON.stringify({
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }],
+            }),
+          }),
+        );
+        await c.send(new AttachUserPolicyCommand({ UserName: user, PolicyArn: policy.Policy!.Arn! }));
+        const k = (await c.send(new CreateAccessKeyCommand({ UserName: user }))).AccessKey!;
+        return { accessKeyId: k.AccessKeyId!, secretAccessKey: k.SecretAccessKey! };
+      };
+      const adminKey = await keyOf(bootstrap, 'admin', '*');
+      const admin = client(moto.url, adminKey);
+      const creatorKey = await keyOf(admin, 'creator', 'iam:CreateUser');
+      own = await startMotoIamProxy(moto.url, { credentials: adminKey });
+      const creator = client(own.url, creatorKey);
+      const viaProxy = client(own.url, adminKey);
+      const BOUNDARY = 'arn:aws:iam::123456789012:policy/admin';
+
+      // The creator may create (the proxy tags the boundary as the administrator) ...
+      await creator.send(new CreateUserCommand({ UserName: 'made', PermissionsBoundary: BOUNDARY }));
+      const got = await viaProxy.send(new GetUserCommand({ UserName: 'made' }));
+      expect(got.User?.PermissionsBoundary?.PermissionsBoundaryArn).toBe(BOUNDARY);
+      expect(got.User?.Tags ?? []).toEqual([]);
+      // ... but not change or remove a boundary: moto refuses the creator, whatever the proxy may do.
+      for (const command of [
+        new PutUserPermissionsBoundaryCommand({ UserName: 'made', PermissionsBoundary: BOUNDARY }),
+        new DeleteUserPermissionsBoundaryCommand({ UserName: 'made' }),
+      ])
+        await expect(creator.send(command as never)).rejects.toMatchObject({ name: 'AccessDenied' });
+      expect(
+        (await viaProxy.send(new GetUserCommand({ UserName: 'made' }))).User?.PermissionsBoundary
+          ?.PermissionsBoundaryArn,
+      ).toBe(BOUNDARY);
+      await viaProxy.send(new DeleteUserPermissionsBoundaryCommand({ UserName: 'made' }));
+      expect(
+        (await viaProxy.send(new GetUserCommand({ UserName: 'made' }))).User?.PermissionsBoundary,
+      ).toBeUndefined();
+
+      // Without credentials of its own, the proxy's tagging is refused, and it says why.
+      const bare = await startMotoIamProxy(moto.url);
+      try {
+        const err = await client(bare.url, adminKey)
+          .send(new CreateUserCommand({ UserName: 'unkept', PermissionsBoundary: BOUNDARY }))
+          .catch((e: unknown) => e);
+        expect(String((err as Error).message)).toMatch(/needs the proxy started with credentials/);
+      } finally {
+        await bare.close();
+      }
+    } finally {
+      for (const c of clients) c.destroy();
+      await own?.close();
+      await moto.stop();
+    }
+  }, 60_000);
 });
 
 describe('forwarding and recording', () => {
