@@ -8,11 +8,13 @@
 // matches. So the policy runs here with every Resource widened to "*": this
 // proves the action list (nothing missing for a full life cycle), while
 // operator-policy.test.ts proves it exact. CodeConnections runs on a fake that
-// does not evaluate IAM, so only the federation is covered here.
+// does not evaluate IAM, so only federations are covered here: one of each
+// method (OIDC: role and provider; IAMUserAccessKeys: user and access keys).
 import { readFileSync } from 'node:fs';
 import {
   AttachUserPolicyCommand,
   CreateAccessKeyCommand,
+  CreateGroupCommand,
   CreatePolicyCommand,
   CreateUserCommand,
   IAMClient,
@@ -40,7 +42,8 @@ const actionsOnly = {
   Statement: policy.Statement.map((s) => ({ ...s, Resource: '*' })),
 };
 const SETUP_CALLS = 8;
-const WITHOUT = 'iam:CreateRole';
+/** What the lesser operator lacks: the first write of each method. */
+const WITHOUT = ['iam:CreateRole', 'iam:CreateAccessKey'];
 
 let moto: Moto;
 let proxy: MotoIamProxy;
@@ -76,10 +79,13 @@ beforeAll(async () => {
     ...actionsOnly,
     Statement: actionsOnly.Statement.map((st) => ({
       ...st,
-      Action: st.Action.filter((a) => a !== WITHOUT),
+      Action: st.Action.filter((a) => !WITHOUT.includes(a)),
     })),
   });
-  proxy = await startMotoIamProxy(moto.url);
+  // moto checks every signature now: the proxy signs its own calls (user boundaries) with the operator's key.
+  proxy = await startMotoIamProxy(moto.url, {
+    credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! },
+  });
   operatorIam = new IAMClient({
     endpoint: moto.url,
     region: 'us-east-1',
@@ -115,9 +121,9 @@ afterAll(async () => {
 
 describe('a federation with credentials limited to the operator policy (moto enforcing IAM)', () => {
   it('refuses an action outside the policy, so enforcement is on', async () => {
-    await expect(operatorIam.send(new CreateUserCommand({ UserName: 'not-allowed' }))).rejects.toMatchObject({
-      name: 'AccessDenied',
-    });
+    await expect(
+      operatorIam.send(new CreateGroupCommand({ GroupName: 'not-allowed' })),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
   });
 
   it('creates, updates and deletes a federation without an access denial', async () => {
@@ -154,7 +160,51 @@ describe('a federation with credentials limited to the operator policy (moto enf
     expect(proxy.actions).toContain('iam:DeleteOpenIDConnectProvider');
   }, 180_000);
 
-  it(`stalls with AWSAccessDenied when the policy lacks an action it needs (${WITHOUT})`, async () => {
+  it('takes a federation of method IAMUserAccessKeys through create, revocation and delete without an access denial', async () => {
+    const spec = (tags: Record<string, string>) => ({
+      gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+      aws: { region: 'eu-west-1' },
+      method: 'IAMUserAccessKeys',
+      iamUser: {
+        managedPolicyArns: [],
+        inlinePolicies: {
+          read: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: '*' }],
+          },
+        },
+        tags,
+      },
+      ciVariables: { target: { project: 'payments/api' } },
+    });
+    const from = proxy.actions.length;
+    await apply(ns, federation('keys', spec({ team: 'a' })));
+    await waitForCondition(ns, 'keys', 'Ready', 'True', { timeoutMs: 45_000 });
+    await apply(ns, federation('keys', spec({ other: 'b' }), { 'gitlab-aws.io/rotate-now': 'leak' }));
+    await waitForCondition(ns, 'keys', 'Ready', 'True', { timeoutMs: 45_000 });
+    const r = await kubectl([
+      'delete',
+      'gitlabawsfederation',
+      'keys',
+      '-n',
+      ns,
+      '--wait=true',
+      '--timeout=60s',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(op.lines.filter((l) => JSON.stringify(l).includes('AccessDenied'))).toEqual([]);
+    const made = proxy.actions.slice(from);
+    for (const action of [
+      'iam:CreateUser',
+      'iam:CreateAccessKey',
+      'iam:TagUser',
+      'iam:UntagUser',
+      'iam:DeleteUser',
+    ])
+      expect(made).toContain(action);
+  }, 180_000);
+
+  it(`stalls with AWSAccessDenied when the policy lacks an action it needs (${WITHOUT.join(', ')})`, async () => {
     const d = denied!;
     await apply(
       d.ns,
@@ -166,6 +216,19 @@ describe('a federation with credentials limited to the operator policy (moto enf
     const stalled = await waitForCondition(d.ns, 'lesser', 'Stalled', 'True', { timeoutMs: 45_000 });
     const ready = stalled.status?.conditions?.find((c) => c.type === 'Ready');
     expect(ready?.reason).toBe('AWSAccessDenied');
-    expect(ready?.message).toContain(WITHOUT);
+    expect(ready?.message).toContain('iam:CreateRole');
+    await apply(
+      d.ns,
+      federation('lesser-keys', {
+        gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+        method: 'IAMUserAccessKeys',
+        iamUser: {},
+        ciVariables: { target: { project: 'payments/api' } },
+      }),
+    );
+    const keys = await waitForCondition(d.ns, 'lesser-keys', 'Stalled', 'True', { timeoutMs: 45_000 });
+    const keysReady = keys.status?.conditions?.find((c) => c.type === 'Ready');
+    expect(keysReady?.reason).toBe('AWSAccessDenied');
+    expect(keysReady?.message).toContain('iam:CreateAccessKey');
   }, 120_000);
 });
