@@ -23,7 +23,10 @@
 // - injects faults (`faults.add`): IAM's `Throttling` (HTTP 400, "Rate
 //   exceeded"), `ServiceFailure` (HTTP 500) or `AccessDenied` (HTTP 403, a
 //   permission the caller lacks), for a number of requests
-//   (`times`) and/or at random (`probability`), and counts them (`hits`).
+//   (`times`) and/or at random (`probability`), and counts them (`hits`);
+// - keeps the answers to the actions a test names (`keepAnswers`), body and
+//   all, in `answers`: what the caller was told, e.g. every secret
+//   `iam:CreateAccessKey` ever handed out, for tests that look for it later.
 //
 // Delete + create is not atomic in moto. Through the proxy it is: the two
 // synthetic actions hold an exclusive lock, forwarded requests a shared one,
@@ -52,6 +55,13 @@ export interface MotoIamFault {
   probability?: number;
 }
 
+/** An answer the proxy kept (`keepAnswers`): as the caller received it. */
+export interface MotoIamAnswer {
+  action: string;
+  status: number;
+  body: string;
+}
+
 /** What `faults.add` returns: how many requests the fault has answered so far. */
 export interface MotoIamFaultHandle {
   readonly hits: number;
@@ -62,6 +72,8 @@ export interface MotoIamProxy {
   url: string;
   /** Every action received, in order: `iam:CreateRole`, `sts:GetCallerIdentity`, ... */
   actions: string[];
+  /** The answers to the actions named in `keepAnswers`, in order. */
+  answers: MotoIamAnswer[];
   faults: {
     add: (fault: MotoIamFault) => MotoIamFaultHandle;
     clear: () => void;
@@ -117,6 +129,8 @@ export interface MotoIamProxyOptions {
    * a moto that does not enforce IAM takes as it is.
    */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Actions (`iam:CreateAccessKey`) whose answers are kept in `answers`, faults and errors included. */
+  keepAnswers?: string[];
 }
 
 export async function startMotoIamProxy(
@@ -130,6 +144,8 @@ export async function startMotoIamProxy(
       ? (body) => sigV4(target, body, credentials)
       : () => ({ authorization: authorizationFor(headers) });
   const actions: string[] = [];
+  const answers: MotoIamAnswer[] = [];
+  const keep = new Set(options.keepAnswers ?? []);
   const faults: Array<MotoIamFault & { left: number; hits: number }> = [];
   const lock = new ReadWriteLock();
 
@@ -190,6 +206,8 @@ export async function startMotoIamProxy(
       } else {
         reply = await lock.shared(() => forward(target, req, body));
       }
+      if (action && keep.has(action))
+        answers.push({ action, status: reply.status, body: reply.body.toString() });
       res.writeHead(reply.status, reply.headers);
       res.end(reply.body);
     })().catch((err: unknown) => {
@@ -206,6 +224,7 @@ export async function startMotoIamProxy(
   return {
     url: `http://127.0.0.1:${port}`,
     actions,
+    answers,
     faults: {
       add: (fault) => {
         const entry = { ...fault, left: fault.times ?? Number.POSITIVE_INFINITY, hits: 0 };

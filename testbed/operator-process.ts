@@ -14,12 +14,17 @@ export interface OperatorProcess {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
+/**
+ * `nodeArgs` go to Node before the script: V8 flags that NODE_OPTIONS does not
+ * take (e.g. `--heap-snapshot-string-limit`).
+ */
 export function startOperatorProcess(
   script: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  { nodeArgs = [] }: { nodeArgs?: string[] } = {},
 ): OperatorProcess {
-  const child = spawnGuarded(process.execPath, [script, ...args], { ...process.env, ...env });
+  const child = spawnGuarded(process.execPath, [...nodeArgs, script, ...args], { ...process.env, ...env });
   const lines: LogLine[] = [];
   let stderr = '';
   createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -355,6 +355,31 @@ describe('forwarding and recording', () => {
     ]);
   });
 
+  it('keeps the answers to the actions named in keepAnswers, and to no other', async () => {
+    const keeping = await startMotoIamProxy(inject('motoUrl'), { keepAnswers: ['iam:CreateAccessKey'] });
+    const client = new IAMClient(clientConfig(keeping.url, 1));
+    try {
+      const user = `proxy-${randomUUID().slice(0, 8)}`;
+      await client.send(new CreateUserCommand({ UserName: user }));
+      const made = await client.send(new CreateAccessKeyCommand({ UserName: user }));
+      await client.send(new GetUserCommand({ UserName: user }));
+      keeping.faults.add({ action: 'CreateAccessKey', type: 'server-error', times: 1 });
+      await expect(client.send(new CreateAccessKeyCommand({ UserName: user }))).rejects.toThrow();
+      expect(keeping.answers.map((a) => [a.action, a.status])).toEqual([
+        ['iam:CreateAccessKey', 200],
+        ['iam:CreateAccessKey', 500],
+      ]);
+      // What the caller was told, body and all: the secret too.
+      const secret = made.AccessKey!.SecretAccessKey!;
+      expect(keeping.answers[0]!.body).toContain(`<SecretAccessKey>${secret}</SecretAccessKey>`);
+      expect(keeping.answers[1]!.body).toContain('ServiceFailure');
+      expect(proxy.answers).toEqual([]);
+    } finally {
+      client.destroy();
+      await keeping.close();
+    }
+  });
+
   it('passes the bytes through unchanged', async () => {
     const body = 'Action=ListOpenIDConnectProviders&Version=2010-05-08';
     const headers = {
