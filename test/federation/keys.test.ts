@@ -174,6 +174,38 @@ describe('method IAMUserAccessKeys', () => {
     expect(events.find((e) => e.reason === 'AccessKeyRevoked')?.message).toContain(oldId);
   });
 
+  it('still revokes on rotate-now when the first try fails: the old key goes at once, not after the grace', async () => {
+    const { gitlab, ns } = await setUp('revokeretry');
+    await apply(ns, federation('leak', keySpec(gitlab)));
+    const first = await waitForCondition(ns, 'leak', 'Ready', 'True');
+    const oldId = first.status!.accessKey!.id!;
+    // The new secret's write fails once: the next reconcile resumes the rotation the annotation started.
+    const refused = gitlab.fake.faults.add({
+      method: 'PUT',
+      path: /\/variables\/AWS_SECRET_ACCESS_KEY$/,
+      status: 500,
+      times: 1,
+    });
+    await kubectl(['annotate', 'glaf', 'leak', '-n', ns, 'gitlab-aws.io/rotate-now=leaked']);
+    let last: unknown;
+    const fed = await waitFor(
+      'the revocation',
+      async () => {
+        const f = await getFederation(ns, 'leak');
+        last = f.status;
+        return f.status?.accessKey?.revoked ? f : undefined;
+      },
+      { diagnostics: () => JSON.stringify(last, null, 2) },
+    );
+    expect(refused.hits).toBe(1);
+    expect(fed.status?.accessKey?.revoked).toMatchObject({ rotateNow: 'leaked', id: oldId });
+    expect(fed.status?.accessKey?.previous).toBeUndefined();
+    expect(await keysOf(`${ns}-leak`)).toEqual([{ id: fed.status?.accessKey?.id, status: 'Active' }]);
+    expect((await eventsOf(ns, 'leak')).find((e) => e.reason === 'AccessKeyRevoked')?.message).toContain(
+      oldId,
+    );
+  });
+
   it('deletes a new key at once when GitLab does not take it', async () => {
     const { gitlab, ns } = await setUp('refused');
     gitlab.fake.faults.add({ method: 'POST', path: /variables/, status: 500, times: 2 });

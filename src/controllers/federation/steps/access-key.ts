@@ -155,8 +155,10 @@ export const accessKeyStep: Step<FederationState> = {
 
     if (plan.rotate || plan.finish) {
       // The rotation is over: the old key stays for its grace period, so that jobs that started with it
-      // finish, or is deleted at once when revoked.
-      const revoke = revocationAsked(rotateNow, stored);
+      // finish, or is deleted at once when revoked: by the rotate-now value its record answers (also when
+      // a GitLab write failed or a restart came between, and revocationAsked no longer says yes for it), or
+      // by one set while it ran.
+      const revoke = key.rotation?.rotateNow ?? (revocationAsked(rotateNow, stored) ? rotateNow : undefined);
       const old = keys.filter((k) => k.id !== live!.id && (k.id === stored.id || k.id === seen.id));
       for (const k of old) {
         if (revoke) {
@@ -166,13 +168,13 @@ export const accessKeyStep: Step<FederationState> = {
           s.changes.push(`access key ${k.id} is deleted at ${key.previous.deleteAt}`);
         }
       }
-      if (revoke && rotateNow) {
-        key.revoked = compact({ rotateNow, at: now.toISOString(), id: old[0]?.id });
+      if (revoke) {
+        key.revoked = compact({ rotateNow: revoke, at: now.toISOString(), id: old[0]?.id });
         s.ctx.events.event(
           s.fed,
           'Normal',
           'AccessKeyRevoked',
-          `${ROTATE_NOW_ANNOTATION} ${rotateNow}: access key ${live!.id} replaced ${old[0] ? `access key ${old[0].id}, which is deleted` : 'no earlier key'}`,
+          `${ROTATE_NOW_ANNOTATION} ${revoke}: access key ${live!.id} replaced ${old[0] ? `access key ${old[0].id}, which is deleted` : 'no earlier key'}`,
         );
       }
       delete key.rotation;
