@@ -318,7 +318,7 @@ Usage: gitlab-aws-operator <command> [flags]
 
 Commands:
   run           start the controllers (the container's command)
-  check-access  would a GitLab job be allowed to assume a role? (check-access --help)
+  check-access  would a GitLab job be allowed to assume a role, or does AWS take its access key? (check-access --help)
   version       print the version
   help          print this help
 

@@ -1,10 +1,15 @@
 // `gitlab-aws-operator check-access`: would AWS let this GitLab job assume
 // the role? Reads the live trust policy and provider from AWS, takes the
 // job's claims from an ID token (decoded, not verified) or from flags, and
-// prints allowed or denied with the reasons. Exit 0 allowed, 1 denied, 2 error.
+// prints allowed or denied with the reasons. For a federation of method
+// IAMUserAccessKeys there is no token to check: jobs present the access key,
+// and check-access says whether AWS takes the key the operator put into GitLab
+// (keys.ts), with the user, the key and its rotation. Exit 0 allowed, 1
+// denied, 2 error.
 import { readFileSync } from 'node:fs';
 import { decodeJwt } from 'jose';
 import { AwsClients } from '../adapters/aws/clients.ts';
+import type { IamPort } from '../adapters/aws/iam.ts';
 import { federationResource, type GitLabAwsFederation } from '../api/v1alpha1/index.ts';
 import { resolve } from '../controllers/federation/defaults.ts';
 import { parsePolicy } from '../policy/iam-document.ts';
@@ -13,12 +18,13 @@ import { type FlagSpec, parseFlags, UsageError, usage } from '../runtime/process
 import { Metrics } from '../runtime/process/metrics.ts';
 import { CustomResourceClient, loadKubeConfig, namespaceUid } from '../runtime/transport/kube.ts';
 import { checkAccess, type TokenClaims } from './check.ts';
+import { explainKeys, type LastUsed } from './keys.ts';
 
 export const CHECK_FLAGS: FlagSpec[] = [
   {
     name: 'federation',
     type: 'string',
-    help: 'the GitLabAwsFederation to check, as namespace/name (reads its role and issuer)',
+    help: 'the GitLabAwsFederation to check, as namespace/name (reads its role and issuer; for method IAMUserAccessKeys its user and key, and no token is needed)',
   },
   { name: 'role-arn', type: 'string', help: 'the role to check, instead of a federation' },
   {
@@ -56,8 +62,12 @@ export const CHECK_FLAGS: FlagSpec[] = [
 
 export function checkAccessHelp(): string {
   return `Usage: gitlab-aws-operator check-access (--federation NS/NAME | --role-arn ARN) (--token FILE | --project PATH --ref REF [--ref-type branch|tag] [--aud AUD])
+       gitlab-aws-operator check-access --federation NS/NAME   (method IAMUserAccessKeys)
 
 Says whether a GitLab CI/CD job may assume the role, and if not, which check fails.
+For a federation of method IAMUserAccessKeys: whether AWS takes the access key the
+operator wrote to GitLab, which IAM user it is, when the key was last used and
+when it rotates, and the replaced key until it is deleted.
 Exit code 0: allowed; 1: denied; 2: the check could not be made.
 
 ${usage(CHECK_FLAGS)}
@@ -73,9 +83,6 @@ export async function runCheckAccess(
     typeof v[name] === 'string' && v[name] !== '' ? (v[name] as string) : undefined;
   if (!str('federation') === !str('role-arn'))
     throw new UsageError('give exactly one of --federation or --role-arn');
-  if (!str('token') === !str('project'))
-    throw new UsageError('give exactly one of --token or --project (with --ref)');
-  if (str('project') && !str('ref')) throw new UsageError('--project needs --ref');
 
   let roleArn = str('role-arn');
   let issuer = str('issuer');
@@ -84,22 +91,36 @@ export async function runCheckAccess(
   let assumeRoleArn: string | undefined;
   let namespace = '';
   let clusterId = str('cluster-id') ?? 'check-access';
+  let fed: GitLabAwsFederation | undefined;
   if (str('federation')) {
     const [ns, name] = str('federation')!.split('/');
     if (!ns || !name) throw new UsageError('--federation takes namespace/name');
     namespace = ns;
     const kc = loadKubeConfig(str('kubeconfig'), process.env);
-    const fed = await new CustomResourceClient<GitLabAwsFederation>(kc, federationResource).get(
-      namespace,
-      name,
-    );
+    fed = await new CustomResourceClient<GitLabAwsFederation>(kc, federationResource).get(namespace, name);
     if (!fed) throw new Error(`federation ${namespace}/${name} does not exist`);
     const r = resolve(fed, region);
-    roleArn = fed.status?.roleArn;
-    if (!roleArn)
-      throw new Error(
-        `federation ${namespace}/${name} has no role yet (status.roleArn is empty): see kubectl describe glaf -n ${namespace} ${name}`,
-      );
+    if (r.keys) {
+      if (str('token') || str('project'))
+        throw new UsageError(
+          `federation ${namespace}/${name} has method IAMUserAccessKeys: its jobs present an access key, not an ID token, so check-access takes no --token or --project for it`,
+        );
+      const missing = !fed.status?.userArn
+        ? ['IAM user', 'status.userArn']
+        : !fed.status.accessKey?.id
+          ? ['access key', 'status.accessKey.id']
+          : undefined;
+      if (missing)
+        throw new Error(
+          `federation ${namespace}/${name} has no ${missing[0]} yet (${missing[1]} is empty): see kubectl describe glaf -n ${namespace} ${name}`,
+        );
+    } else {
+      roleArn = fed.status?.roleArn;
+      if (!roleArn)
+        throw new Error(
+          `federation ${namespace}/${name} has no role yet (status.roleArn is empty): see kubectl describe glaf -n ${namespace} ${name}`,
+        );
+    }
     issuer ??= fed.status?.issuer ?? r.url;
     audience ??= r.audience;
     region ??= r.region;
@@ -112,6 +133,19 @@ export async function runCheckAccess(
       clusterId = uid;
     }
   }
+
+  // The federation's own account: through spec.aws.assumeRoleArn, as the operator reaches it.
+  const iamOf = () =>
+    new AwsClients({
+      defaultRegion: region,
+      clusterId,
+      metrics: new Metrics(),
+    }).iamFor(region, assumeRoleArn, namespace);
+  if (fed && resolve(fed, region).keys) return checkKeys(fed, iamOf(), out);
+
+  if (!str('token') === !str('project'))
+    throw new UsageError('give exactly one of --token or --project (with --ref)');
+  if (str('project') && !str('ref')) throw new UsageError('--project needs --ref');
 
   let claims: TokenClaims;
   if (str('token')) {
@@ -129,12 +163,7 @@ export async function runCheckAccess(
     claims = { iss: issuer, sub, aud: audience ? [audience] : [issuer] };
   }
 
-  // The federation's own account: through spec.aws.assumeRoleArn, as the operator reaches it.
-  const iam = new AwsClients({
-    defaultRegion: region,
-    clusterId,
-    metrics: new Metrics(),
-  }).iamFor(region, assumeRoleArn, namespace);
+  const iam = iamOf();
   const roleName = roleArn!.split('/').pop()!;
   const role = await iam.getRole(roleName);
   if (!role) throw new Error(`role ${roleArn} does not exist`);
@@ -150,4 +179,38 @@ export async function runCheckAccess(
     for (const c of statement.conditions) out(`  - ${c.operator}: ${c.explanation}\n`);
   }
   return verdict.allowed ? 0 : 1;
+}
+
+/**
+ * A federation of method IAMUserAccessKeys: does AWS take the key GitLab holds
+ * (status.accessKey.id exists and is Active)? Reads the user, its policies
+ * (names), its keys and when each was last used; never a secret.
+ */
+async function checkKeys(fed: GitLabAwsFederation, iam: IamPort, out: (s: string) => void): Promise<number> {
+  const userName = fed.status!.userArn!.split('/').pop()!;
+  const principal = { kind: 'user', name: userName } as const;
+  const user = await iam.getUser(userName);
+  const [managedPolicyArns, inlinePolicyNames, keys] = user
+    ? await Promise.all([
+        iam.attachedPolicies(principal),
+        iam.inlinePolicyNames(principal),
+        iam.accessKeys(userName),
+      ])
+    : [[], [], []];
+  const lastUsed: Record<string, LastUsed | undefined> = Object.fromEntries(
+    await Promise.all(keys.map(async (k) => [k.id, await iam.accessKeyLastUsed(k.id)] as const)),
+  );
+  const verdict = explainKeys({
+    federation: fed,
+    userName,
+    user,
+    managedPolicyArns,
+    inlinePolicyNames,
+    keys,
+    lastUsed,
+    now: new Date(),
+  });
+  out(`${verdict.headline}\n`);
+  for (const line of verdict.details) out(`  - ${line}\n`);
+  return verdict.usable ? 0 : 1;
 }

@@ -1,5 +1,6 @@
 // A GitLab instance (the fake), moto behind the IAM proxy, and the product
 // operator as its own process, for the federation's integration tests.
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -294,4 +295,27 @@ export async function checkToken(
     out += s;
   });
   return { code, out };
+}
+
+/** The check-access command as its own process (src/cli.ts), with the testbed's AWS and kubeconfig. */
+export function checkAccessCommand(
+  args: string[],
+  iamUrl = inject('motoIamUrl'),
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, 'check-access', ...args],
+      {
+        env: {
+          ...process.env,
+          ...awsEnv(),
+          AWS_ENDPOINT_URL_IAM: iamUrl,
+          AWS_ENDPOINT_URL_STS: iamUrl,
+          KUBECONFIG: inject('kubeconfig'),
+        },
+      },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+  });
 }

@@ -12,18 +12,22 @@ import {
   ListAccessKeysCommand,
   ListAttachedUserPoliciesCommand,
   ListUserPoliciesCommand,
+  UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
-import { afterAll, describe, expect, it } from 'vitest';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../../testbed/processes.ts';
 import { kubectl } from '../harness/kube.ts';
 import { applyPolicy } from '../tenancy/policies.ts';
 import {
   apply,
+  checkAccessCommand,
   eventsOf,
   federation,
   getFederation,
   iamClient,
   perTestSetUp,
+  REGION,
   roleExists,
   waitForCondition,
 } from './env.ts';
@@ -216,6 +220,124 @@ describe('method IAMUserAccessKeys', () => {
     expect(await keysOf(`${ns}-flaky`)).toEqual([{ id: fed.status?.accessKey?.id, status: 'Active' }]);
   });
 
+  it('check-access explains the user, the live key, when it was used and rotates, and the replaced key', async () => {
+    const { gitlab, ns, op } = await setUp('keyaccess');
+    const policy = await iam.send(
+      new CreatePolicyCommand({
+        PolicyName: `${ns}-read`,
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
+        }),
+      }),
+    );
+    const inline = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: '*' }],
+    };
+    await apply(
+      ns,
+      federation(
+        'shown',
+        keySpec(gitlab, {
+          iamUser: {
+            path: '/gitlab/',
+            managedPolicyArns: [policy.Policy!.Arn!],
+            inlinePolicies: { list: inline },
+          },
+          rotation: { interval: '7d', gracePeriod: '2h' },
+        }),
+      ),
+    );
+    const first = await waitForCondition(ns, 'shown', 'Ready', 'True');
+    const oldId = first.status!.accessKey!.id!;
+    // GitLab loses the key ID variable: the operator makes a new key, and the old one stays for the grace period.
+    const idVar = gitlab.fake.state
+      .variables({ project: 'payments/api' })
+      .find((v) => v.key === 'AWS_ACCESS_KEY_ID')!;
+    gitlab.fake.state.removeVariable(idVar.id);
+    await kubectl(['annotate', 'glaf', 'shown', '-n', ns, 'looked-at=1']);
+    let last: unknown;
+    const fed = await waitFor(
+      'the replacement',
+      async () => {
+        const f = await getFederation(ns, 'shown');
+        last = f.status;
+        return f.status?.accessKey?.previous?.id === oldId ? f : undefined;
+      },
+      { diagnostics: () => JSON.stringify(last, null, 2) },
+    );
+    const key = fed.status!.accessKey!;
+    // A job uses the key GitLab holds: IAM records when.
+    const vars = Object.fromEntries(
+      gitlab.fake.state.variables({ project: 'payments/api' }).map((v) => [v.key, v.value]),
+    );
+    expect(vars.AWS_ACCESS_KEY_ID).toBe(key.id);
+    const sts = new STSClient({
+      endpoint: inject('motoIamUrl'),
+      region: REGION,
+      credentials: { accessKeyId: vars.AWS_ACCESS_KEY_ID!, secretAccessKey: vars.AWS_SECRET_ACCESS_KEY! },
+    });
+    await sts.send(new GetCallerIdentityCommand({}));
+    sts.destroy();
+
+    const user = `${ns}-shown`;
+    const where = 'project payments/api (scope *)';
+    const ok = await checkAccessCommand(['--federation', `${ns}/shown`]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    const lines = ok.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(
+      `ALLOWED: jobs with access key ${key.id} from ${where} act as IAM user arn:aws:iam::123456789012:user/gitlab/${user}`,
+    );
+    expect(lines).toContain(
+      `  - IAM user ${user}: path /gitlab/, permissions boundary none, managed policies ${policy.Policy!.Arn}, inline policies list`,
+    );
+    // The live key: as ListAccessKeys has it (IAM's creation time, to the second), and used just now.
+    const liveLine = lines.find((l) => l.startsWith(`  - live key ${key.id}: Active in IAM, created `));
+    expect(liveLine).toMatch(/, last used \S+ \(sts, eu-west-1\)$/);
+    const created = Date.parse(/created (\S+),/.exec(liveLine!)![1]!);
+    expect(Math.abs(created - Date.parse(key.createdAt!))).toBeLessThan(1000);
+    expect(lines).toContain(
+      `  - GitLab: ${where} holds it as AWS_ACCESS_KEY_ID and its secret as AWS_SECRET_ACCESS_KEY, as the operator wrote and read them back (status.accessKey.id); check-access does not read GitLab`,
+    );
+    expect(lines).toContain(`  - rotates at ${key.nextRotationAt}, in 6d 23h (spec.rotation.interval 7d)`);
+    expect(lines).toContain(
+      `  - replaced key ${oldId}: Active, deleted at ${key.previous!.deleteAt} (spec.rotation.gracePeriod 2h, so that running jobs finish), never used`,
+    );
+    expect(lines).toHaveLength(6);
+
+    // Keys that AWS would refuse: the operator stands still meanwhile (stopped), so that it does not repair them.
+    await op.stop();
+    await iam.send(new UpdateAccessKeyCommand({ UserName: user, AccessKeyId: key.id!, Status: 'Inactive' }));
+    const inactive = await checkAccessCommand(['--federation', `${ns}/shown`]);
+    expect(inactive.code).toBe(1);
+    expect(inactive.stdout.split('\n')[0]).toBe(
+      `DENIED: access key ${key.id} that ${where} holds is Inactive in IAM: AWS refuses it (InvalidClientTokenId)`,
+    );
+    expect(inactive.stdout).toContain(`  - live key ${key.id}: Inactive in IAM`);
+    await iam.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: key.id! }));
+    const gone = await checkAccessCommand(['--federation', `${ns}/shown`]);
+    expect(gone.code).toBe(1);
+    expect(gone.stdout.split('\n')[0]).toBe(
+      `DENIED: access key ${key.id} that ${where} holds does not exist in IAM: AWS refuses it (InvalidClientTokenId)`,
+    );
+
+    // No token for this method; and a federation without a key yet cannot be checked.
+    const withToken = await checkAccessCommand([
+      '--federation',
+      `${ns}/shown`,
+      '--project',
+      'payments/api',
+      '--ref',
+      'main',
+    ]);
+    expect(withToken.code).toBe(2);
+    expect(withToken.stderr).toContain(
+      'has method IAMUserAccessKeys: its jobs present an access key, not an ID token',
+    );
+  });
+
   it('reports a user that already has two keys made by hand, and leaves them', async () => {
     const { gitlab, ns } = await setUp('twokeys');
     const user = `${ns}-adopted`;
@@ -243,6 +365,12 @@ describe('method IAMUserAccessKeys', () => {
     const fed = await waitForCondition(ns, 'clash', 'Stalled', 'True', { reason: 'VariableOwnedElsewhere' });
     expect(fed.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain('AWS_ACCESS_KEY_ID');
     expect(await keysOf(`${ns}-clash`)).toEqual([]);
+    // check-access has no key to check.
+    const check = await checkAccessCommand(['--federation', `${ns}/clash`]);
+    expect(check.code).toBe(2);
+    expect(check.stderr).toContain(
+      `federation ${ns}/clash has no access key yet (status.accessKey.id is empty): see kubectl describe glaf -n ${ns} clash`,
+    );
     expect(
       gitlab.fake.state.variables({ project: 'payments/api' }).find((v) => v.key === 'AWS_ACCESS_KEY_ID')
         ?.value,

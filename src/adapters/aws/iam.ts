@@ -344,15 +344,20 @@ export class IamPort {
     );
   }
 
-  /** The inline policies by name, each document as IAM returns it (URL-encoded JSON). */
-  async inlinePolicies(p: PrincipalRef): Promise<Record<string, string>> {
+  /** The names of the inline policies. */
+  async inlinePolicyNames(p: PrincipalRef): Promise<string[]> {
     const list = await this.send(`List${KIND[p.kind]}Policies`, describe(p), () =>
       p.kind === 'role'
         ? this.client.send(new ListRolePoliciesCommand({ RoleName: p.name, MaxItems: 1000 }))
         : this.client.send(new ListUserPoliciesCommand({ UserName: p.name, MaxItems: 1000 })),
     );
+    return list.PolicyNames ?? [];
+  }
+
+  /** The inline policies by name, each document as IAM returns it (URL-encoded JSON). */
+  async inlinePolicies(p: PrincipalRef): Promise<Record<string, string>> {
     const entries = await Promise.all(
-      (list.PolicyNames ?? []).map(async (policyName) => {
+      (await this.inlinePolicyNames(p)).map(async (policyName) => {
         const out = await this.send<{ PolicyDocument?: string }>(
           `Get${KIND[p.kind]}Policy`,
           describe(p),
