@@ -255,7 +255,7 @@ describe('secret hygiene of IAMUserAccessKeys', () => {
     expect(secretPut.hits).toBe(1);
     note();
 
-    // A rotation whose key ID write fails (400), after its secret is in GitLab: Stalled until someone looks.
+    // A rotation whose key ID write fails (400), after its secret is in GitLab: Stalled, looked at again each resync.
     const idPut = gitlab.fake.faults.add({
       method: 'PUT',
       path: /\/variables\/AWS_ACCESS_KEY_ID$/,
@@ -271,7 +271,7 @@ describe('secret hygiene of IAMUserAccessKeys', () => {
     const stalledSecrets = secretsHandedOut();
     const whileStalled = findings(stalledSecrets, await heap('while Stalled', second.status!.accessKey!.id!));
 
-    // A person looks at it (any annotation makes the operator look again): the rotation resumes.
+    // A resync, or a person (any annotation makes the operator look again): the rotation resumes.
     const touched = await kubectl(['annotate', 'glaf', NAME, '-n', ns, '--overwrite', 'looked-at=1']);
     expect(touched.code, touched.stderr).toBe(0);
     const last = await revoked('r3');

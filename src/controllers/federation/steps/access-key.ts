@@ -143,7 +143,7 @@ export const accessKeyStep: Step<FederationState> = {
             // key.rotation still lists the keys before it: the next reconcile deletes it.
           });
           s.changes.push(`deleted the new access key ${made.id} again: GitLab did not take it`);
-          throw withoutCause(err);
+          throw rechecked(err);
         }
         return made;
       });
@@ -283,9 +283,18 @@ async function publish(
   }
 }
 
-/** The error without its cause: the failed request inside it carried the secret. */
-function withoutCause(err: unknown): unknown {
-  if (err instanceof Error) delete (err as { cause?: unknown }).cause;
+/**
+ * The error of a GitLab write in a rotation, without its cause (the failed
+ * request inside it carried the secret). A refusal is looked at again every
+ * resync even without a spec change: the secret may already be in GitLab
+ * beside the old key's ID, so jobs fail until the rotation is finished.
+ */
+function rechecked(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  if (err instanceof TerminalError && !err.recheck) {
+    return new TerminalError(err.reason, err.message, { recheck: true });
+  }
+  delete (err as { cause?: unknown }).cause;
   return err;
 }
 
