@@ -260,6 +260,8 @@ interface Window {
   statusWrites: number;
   reconciles: number;
   retries: number;
+  /** Seconds spent in federation reconciles so far. */
+  reconcileSeconds: number;
 }
 
 const FEDERATION = 'controller="gitlabawsfederation"';
@@ -272,8 +274,11 @@ async function openWindow(ctx: KeysContext): Promise<Window> {
     statusWrites: await metricSum(addr, 'gitlab_aws_operator_status_writes_total', FEDERATION),
     reconciles: await metricSum(addr, 'gitlab_aws_operator_reconcile_total', FEDERATION),
     retries: await metricSum(addr, 'gitlab_aws_operator_workqueue_retries_total', FEDERATION),
+    reconcileSeconds: await metricSum(addr, RECONCILE_SECONDS, FEDERATION),
   };
 }
+
+const RECONCILE_SECONDS = 'gitlab_aws_operator_reconcile_duration_seconds_sum';
 
 /**
  * Waits until the operator is quiet, then gives the window's figures per
@@ -295,8 +300,13 @@ async function closeWindow(ctx: KeysContext, w: Window, own: Record<string, numb
   }
   const per = async (name: string, then: number) =>
     round(((await metricSum(addr, name, FEDERATION)) - then) / k, 2);
+  const reconciles =
+    (await metricSum(addr, 'gitlab_aws_operator_reconcile_total', FEDERATION)) - w.reconciles;
+  const seconds = (await metricSum(addr, RECONCILE_SECONDS, FEDERATION)) - w.reconcileSeconds;
   return {
     calls: perResource(counts, k, ['iam:', 'gitlab:']),
+    /** The mean time of one reconcile in the window (the operator runs --max-concurrent-reconciles at once). */
+    reconcileMeanMs: reconciles > 0 ? Math.round((1000 * seconds) / reconciles) : 0,
     reconciles: await per('gitlab_aws_operator_reconcile_total', w.reconciles),
     retries: await per('gitlab_aws_operator_workqueue_retries_total', w.retries),
     statusWrites: await per('gitlab_aws_operator_status_writes_total', w.statusWrites),

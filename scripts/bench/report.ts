@@ -173,12 +173,13 @@ const ms = (l: { p50Ms: number; p95Ms: number; maxMs: number }) => `${l.p50Ms} /
 function keyRows(k: Keys): [string, string, string][] {
   const part = (
     label: string,
-    f: { calls: Record<string, number>; statusWrites: number; reconciles: number },
+    f: { calls: Record<string, number>; statusWrites: number; reconciles: number; reconcileMeanMs: number },
   ): [string, string, string][] => [
     [`${label}: IAM reads / writes`, readsWrites(only(f.calls, 'iam:')), ''],
     [`  List / Create / Delete / UpdateAccessKey`, keyActions(f.calls), ''],
     [`${label}: GitLab GET / POST / PUT / DELETE`, gitlabMethods(f.calls), ''],
     [`${label}: status writes / reconciles`, `${f.statusWrites} / ${f.reconciles}`, ''],
+    ['  mean time of one reconcile', `${f.reconcileMeanMs} ms`, ''],
   ];
   const { min, max } = k.end.keysPerUser;
   return [
@@ -205,8 +206,8 @@ function keyRows(k: Keys): [string, string, string][] {
     ['keys per user at the end', min === max ? `${max}` : `${min}–${max}`, '1'],
     ['  one active key, the one GitLab names', `${k.end.oneKeyNamedInGitLab}/${k.k}`, `${k.k}/${k.k}`],
     [
-      '  load average before / after the key step',
-      `${k.machine.loadAverageBefore.oneMinute} / ${k.machine.loadAverageAfter.oneMinute}`,
+      'key step: machine busy, operator CPU s, load average before / after',
+      `${k.machine.machineBusyPercent} %, ${k.machine.cpuSeconds.operator} s, ${k.machine.loadAverageBefore.oneMinute} / ${k.machine.loadAverageAfter.oneMinute}`,
       '',
     ],
   ];
@@ -214,16 +215,16 @@ function keyRows(k: Keys): [string, string, string][] {
 
 /** The key step's calls by operation, per federation. */
 function keySections(k: Keys): [string, Record<string, number>][] {
-  return [
+  const out: [string, Record<string, number>][] = [
     ['calls per federation, first key (IAMUserAccessKeys)', k.firstKey.calls],
     ['calls per rotation, rotate-now', k.rotateNow.calls],
-    ...(k.interval
-      ? ([['calls per rotation on the interval, with its grace period', k.interval.calls]] as [
-          string,
-          Record<string, number>,
-        ][])
-      : []),
+  ];
+  if (k.interval) out.push(['calls per rotation on the interval, with its grace period', k.interval.calls]);
+  out.push(
     ['Kubernetes requests per federation, first key', k.firstKey.kubernetesRequests],
     ['Kubernetes requests per rotation, rotate-now', k.rotateNow.kubernetesRequests],
-  ];
+  );
+  if (k.interval)
+    out.push(['Kubernetes requests per rotation on the interval', k.interval.kubernetesRequests]);
+  return out;
 }
