@@ -206,8 +206,8 @@ function keyRows(k: Keys): [string, string, string][] {
     ['keys per user at the end', min === max ? `${max}` : `${min}–${max}`, '1'],
     ['  one active key, the one GitLab names', `${k.end.oneKeyNamedInGitLab}/${k.k}`, `${k.k}/${k.k}`],
     [
-      'key step: machine busy, operator CPU s, load average before / after',
-      `${k.machine.machineBusyPercent} %, ${k.machine.cpuSeconds.operator} s, ${k.machine.loadAverageBefore.oneMinute} / ${k.machine.loadAverageAfter.oneMinute}`,
+      'key step: machine busy / operator CPU / load average',
+      `${k.machine.machineBusyPercent} % / ${k.machine.cpuSeconds.operator} s / ${k.machine.loadAverageBefore.oneMinute} → ${k.machine.loadAverageAfter.oneMinute}`,
       '',
     ],
   ];
