@@ -77,8 +77,10 @@ export async function measureKeys(ctx: KeysContext) {
     appliedAt.set(keyOf(body), Date.now());
     await resources.create(PLURAL, body);
   });
-  await waitForAll('key federations Ready', ctx.feds, names);
+  const notReady = await waitForAll('key federations Ready', ctx.feds, names);
   const firstKey = {
+    /** Federations not Ready within the wait. */
+    notReady,
     applyToAllReadySeconds: round((lastOf(ctx.feds, names) - t0) / 1000, 2),
     applyToReady: latencies(names, appliedAt, ctx.feds),
     ...(await closeWindow(ctx, w, { 'kubernetes:POST gitlabawsfederations': k })),
@@ -102,7 +104,7 @@ export async function measureKeys(ctx: KeysContext) {
       metadata: { annotations: { [ROTATE_NOW]: value } },
     });
   });
-  await waitForAll(`${ROTATE_NOW} answered`, revoked, names);
+  const unanswered = await waitForAll(`${ROTATE_NOW} answered`, revoked, names);
   revoked.stop();
   const revocationFigures = await closeWindow(ctx, w, { 'kubernetes:PATCH gitlabawsfederations': k });
   const afterRevocation = await keyStatuses(resources, names);
@@ -115,6 +117,16 @@ export async function measureKeys(ctx: KeysContext) {
       const now = afterRevocation.get(n);
       return !!was && now?.revoked?.id === was && now.id !== was;
     }).length,
+    /** Federations whose status never answered the annotation within the wait, and what their status says. */
+    notAnswered: unanswered.map((n) => {
+      const now = afterRevocation.get(n);
+      return {
+        federation: n,
+        keyReplaced: !!now?.id && now.id !== before.get(n)?.id,
+        previous: now?.previous,
+        revoked: now?.revoked,
+      };
+    }),
     ...revocationFigures,
   };
   log(`all ${k} rotated ${rotateNow.annotateToAllRotatedSeconds} s after the first annotation`);
@@ -178,7 +190,7 @@ async function intervalRotation(
   });
   await quiet(ctx);
   const w = await openWindow(ctx);
-  await waitForAll('the replaced keys deleted after their grace period', retired, names, {
+  const notRetired = await waitForAll('the replaced keys deleted after their grace period', retired, names, {
     timeoutMs: (intervalSeconds + GRACE_SECONDS) * 1000 + Math.max(120_000, k * 500),
   });
   rotated.stop();
@@ -192,6 +204,8 @@ async function intervalRotation(
       }),
     );
   return {
+    /** Federations whose replaced key was not gone from the status within the wait. */
+    notRetired,
     intervalSeconds,
     gracePeriodSeconds: GRACE_SECONDS,
     /** Due (key created + interval) → the new key seen in the status. */
@@ -339,40 +353,52 @@ async function track(ctx: KeysContext, test: (o: KubeObject) => boolean): Promis
   return tracker;
 }
 
-/** Waits until `tracker` has seen every one of `names`, with a progress line every 5 s. */
+/**
+ * Waits until `tracker` has seen every one of `names`, with a progress line
+ * every 5 s; gives those it has not seen by the timeout (a finding, printed).
+ */
 async function waitForAll(
   what: string,
   tracker: ReadyTracker,
   names: Set<string>,
-  { timeoutMs = Math.max(300_000, names.size * 1000) } = {},
-): Promise<void> {
+  { timeoutMs = Math.max(120_000, names.size * 1000) } = {},
+): Promise<string[]> {
   let lastProgress = Date.now();
-  await waitFor(
+  const missing = () => [...names].filter((n) => !tracker.readyAt.has(n));
+  const all = await waitFor(
     what,
     async () => {
-      const seen = [...names].filter((n) => tracker.readyAt.has(n)).length;
+      const left = missing().length;
       if (Date.now() - lastProgress > 5000) {
         lastProgress = Date.now();
-        log(`${what}: ${seen}/${names.size}`);
+        log(`${what}: ${names.size - left}/${names.size}`);
       }
-      return seen >= names.size ? true : undefined;
+      return left === 0 ? true : undefined;
     },
     { timeoutMs, intervalMs: 20 },
-  );
+  ).catch(() => false);
+  if (all) return [];
+  log(`${what}: not seen within ${timeoutMs / 1000} s: ${missing().join(', ')}`);
+  return missing();
 }
 
+/** When the tracker saw the last of `names` it saw. */
 const lastOf = (tracker: ReadyTracker, names: Set<string>) =>
-  Math.max(...[...names].map((n) => tracker.readyAt.get(n) ?? Number.NaN));
+  Math.max(...[...names].flatMap((n) => tracker.readyAt.get(n) ?? []));
 
 /** From when each was applied (or annotated) to when the tracker saw it. */
 const latencies = (names: Set<string>, from: Map<string, number>, tracker: ReadyTracker) =>
   spread([...names].map((n) => (tracker.readyAt.get(n) ?? Number.NaN) - (from.get(n) ?? Number.NaN)));
 
-const spread = (ms: number[]) => ({
-  p50Ms: percentile(ms, 50) ?? Number.NaN,
-  p95Ms: percentile(ms, 95) ?? Number.NaN,
-  maxMs: Math.max(...ms),
-});
+/** p50, p95 and max of what was seen (NaN for what was not). */
+const spread = (values: number[]) => {
+  const ms = values.filter(Number.isFinite);
+  return {
+    p50Ms: percentile(ms, 50) ?? Number.NaN,
+    p95Ms: percentile(ms, 95) ?? Number.NaN,
+    maxMs: ms.length ? Math.max(...ms) : Number.NaN,
+  };
+};
 
 /** The machine's load: other work on it (tests, say) makes every time here longer. */
 const loadAverage = () => {

@@ -153,6 +153,10 @@ function printTable(
     process.stdout.write(`\n${title}:\n`);
     for (const [op, v] of Object.entries(counts).sort()) process.stdout.write(`  ${op.padEnd(48)} ${v}\n`);
   }
+  if (keys?.rotateNow.notAnswered.length) {
+    process.stdout.write(`\nrotate-now not answered (their status now):\n`);
+    for (const u of keys.rotateNow.notAnswered) process.stdout.write(`  ${JSON.stringify(u)}\n`);
+  }
 }
 
 const only = (o: Record<string, number>, prefix: string) =>
@@ -186,9 +190,15 @@ function keyRows(k: Keys): [string, string, string][] {
     ['K (federations of method IAMUserAccessKeys)', `${k.k}`, ''],
     ['apply → all K Ready (first key in GitLab)', `${k.firstKey.applyToAllReadySeconds} s`, ''],
     ['  apply → Ready p50 / p95 / max', ms(k.firstKey.applyToReady), ''],
+    ['  Ready', `${k.k - k.firstKey.notReady.length}/${k.k}`, `${k.k}/${k.k}`],
     ...part('first key', k.firstKey),
     ['rotate-now → all K rotated', `${k.rotateNow.annotateToAllRotatedSeconds} s`, ''],
     ['  annotate → rotated p50 / p95 / max', ms(k.rotateNow.annotateToRotated), ''],
+    [
+      '  answered (status.accessKey.revoked.rotateNow)',
+      `${k.k - k.rotateNow.notAnswered.length}/${k.k}`,
+      `${k.k}/${k.k}`,
+    ],
     ['  revoked the key that was live', `${k.rotateNow.revokedTheLiveKey}/${k.k}`, `${k.k}/${k.k}`],
     ...part('rotate-now', k.rotateNow),
     ...(k.interval
@@ -199,6 +209,7 @@ function keyRows(k: Keys): [string, string, string][] {
             '',
           ],
           ['  deleteAt → old key deleted', ms(k.interval.deleteAtToDeleted), ''],
+          ['  old key deleted', `${k.k - k.interval.notRetired.length}/${k.k}`, `${k.k}/${k.k}`],
           ['  old key live past interval + grace', ms(k.interval.pastIntervalAndGrace), ''],
           ...part('interval rotation', k.interval),
         ] as [string, string, string][])
