@@ -10,13 +10,17 @@
 //   3. apply → Ready latency of one more federation (p50 / p95 over --samples);
 //   4. one steady-state resync: the operator restarted against unchanged AWS and
 //      GitLab reconciles every resource once; reads per resource, and writes
-//      (which must be 0).
+//      (which must be 0);
+//   5. keys (--keys K, default 100; 0 skips it): K federations of method
+//      IAMUserAccessKeys, their first key, a revocation (rotate-now) of each
+//      and, with --interval-rotation, a rotation on the interval: times, calls
+//      per key and per rotation, and the keys each user has at the end.
 // Calls are counted where they arrive (the IAM proxy, the fakes), not by the
 // operator. A person authorises each connection in the CodeConnections fake as
 // soon as it exists (PENDING → AVAILABLE); the operator sees it at its next poll
 // (--connection-poll-interval 1s here).
 //
-//   npm run bench [-- --n 1000] [--samples 20] [--out file.json] [--node-options '<flags>'] [-- <operator flags>]
+//   npm run bench [-- --n 1000] [--samples 20] [--keys 100] [--interval-rotation] [--out file.json] [--node-options '<flags>'] [-- <operator flags>]
 //
 // Operator flags after a second `--` are appended (a later flag wins), e.g.
 // `npm run bench -- --n 1000 -- --aws-qps 10 --gitlab-qps 10` for the defaults.
@@ -31,6 +35,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { measureApplyToReady } from './bench/apply-to-ready.ts';
 import { CallLog } from './bench/calls.ts';
 import { measureColdStart } from './bench/cold-start.ts';
+import { measureKeys } from './bench/keys.ts';
 import { OperatorLauncher, statusWrites } from './bench/operator.ts';
 import { NAMESPACES, parseArgs, ROOT } from './bench/options.ts';
 import { ReadyTracker } from './bench/ready.ts';
@@ -43,7 +48,7 @@ import { log } from './bench/util.ts';
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  const { n, samples } = opts;
+  const { n, samples, keys } = opts;
   process.chdir(ROOT);
   log('building dist/ (npm run build)');
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.ts')], { stdio: 'inherit' });
@@ -52,7 +57,7 @@ async function main(): Promise<void> {
   const running: Running = { trackers: [] };
   process.on('SIGINT', () => void stopAll(running).then(() => process.exit(130)));
   try {
-    const bed = await startTestbed(running, { n, projects: n + samples });
+    const bed = await startTestbed(running, { n, projects: n + samples, keyProjects: keys });
     const kc = new KubeConfig();
     kc.loadFromFile(bed.cp.kubeconfigPath);
 
@@ -80,7 +85,7 @@ async function main(): Promise<void> {
     const statusWritesBeforeRestart = await statusWrites(cold.operator);
 
     // Restart the operator and let it reconcile everything once.
-    const resync = await measureResync({
+    const { resync, operator } = await measureResync({
       first: cold.operator,
       launcher,
       running,
@@ -89,6 +94,22 @@ async function main(): Promise<void> {
       connections: n,
     });
 
+    // K federations of method IAMUserAccessKeys: their first key, and rotations.
+    const keyFigures =
+      keys > 0
+        ? await measureKeys({
+            bed,
+            kc,
+            running,
+            resources,
+            feds,
+            calls,
+            operator,
+            k: keys,
+            intervalRotation: opts.intervalRotation,
+          })
+        : undefined;
+
     report(opts, launcher.args, {
       cold,
       steady,
@@ -96,6 +117,7 @@ async function main(): Promise<void> {
       cpuSecondsUntilRestart,
       statusWritesBeforeRestart,
       resync,
+      keys: keyFigures,
     });
   } finally {
     await stopAll(running);

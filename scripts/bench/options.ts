@@ -31,6 +31,10 @@ export interface Options {
   nodeOptions: string;
   /** Seconds of quiet after the last Ready before the steady RSS is read. */
   settle: number;
+  /** Federations of method IAMUserAccessKeys for the key step (scripts/bench/keys.ts); 0 skips it. */
+  keys: number;
+  /** The key step also waits for a rotation on the interval and the end of its grace period (about a minute more). */
+  intervalRotation: boolean;
 }
 
 export function parseArgs(argv: string[]): Options {
@@ -44,16 +48,23 @@ export function parseArgs(argv: string[]): Options {
     operatorArgs,
     nodeOptions: chartNodeOptions(),
     settle: 15,
+    keys: 100,
+    intervalRotation: false,
   };
   for (let i = 0; i < own.length; i++) {
     const [flag, inline] = own[i]!.split('=', 2);
+    if (flag === '--interval-rotation') {
+      opts.intervalRotation = true;
+      continue;
+    }
     const value = inline ?? own[++i];
-    const int = () => {
+    const int = (min = 1) => {
       const n = Number(value);
-      if (!Number.isInteger(n) || n < 1) usage(`${flag} needs a whole number above 0`);
+      if (!Number.isInteger(n) || n < min) usage(`${flag} needs a whole number of at least ${min}`);
       return n;
     };
     if (flag === '--n') opts.n = int();
+    else if (flag === '--keys') opts.keys = int(0);
     else if (flag === '--samples') opts.samples = int();
     else if (flag === '--settle') opts.settle = int();
     else if (flag === '--out' && value) opts.out = value;
@@ -82,7 +93,7 @@ export function imageEnv(): Record<string, string> {
 
 function usage(why: string): never {
   process.stderr.write(
-    `${why}\nusage: npm run bench -- [--n 1000] [--samples 20] [--out file.json] [--node-options '<flags>'] [-- <operator flags>]\n`,
+    `${why}\nusage: npm run bench -- [--n 1000] [--samples 20] [--keys 100] [--interval-rotation] [--out file.json] [--node-options '<flags>'] [-- <operator flags>]\n`,
   );
   process.exit(2);
 }

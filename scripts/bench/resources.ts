@@ -1,8 +1,15 @@
 // The resources the bench applies: N GitLabAwsFederations (one per GitLab
 // project) and N GitLabConnections, spread over NAMESPACES namespaces that
 // each hold the GitLab token Secret, under one GitLabAwsPolicy (the operator
-// runs --tenancy restricted, the chart's default).
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+// runs --tenancy restricted, the chart's default), which allows both methods;
+// and for the key step, K federations of method IAMUserAccessKeys.
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { NAMESPACES, REGION } from './options.ts';
 import { log, pool, round } from './util.ts';
 
@@ -35,6 +42,8 @@ export class BenchResources {
           namespaceSelector: { matchLabels: { 'gitlab-aws.io/bench': 'true' } },
           gitlab: { urls: [this.gitlabUrl, 'https://gitlab.com'], paths: ['bench'] },
           aws: { regions: [REGION] },
+          // The key step (keys.ts) applies federations of the second method.
+          methods: ['OIDC', 'IAMUserAccessKeys'],
         },
       },
     });
@@ -62,6 +71,21 @@ export class BenchResources {
     };
   }
 
+  /** Key federation i (method IAMUserAccessKeys): its own user, and its key in project bench/k<i>. */
+  keyFederation(i: number) {
+    return {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'GitLabAwsFederation',
+      metadata: { name: `keys-${i}`, namespace: this.namespaces[i % NAMESPACES]! },
+      spec: {
+        gitlab: { url: this.gitlabUrl, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+        method: 'IAMUserAccessKeys',
+        iamUser: {},
+        ciVariables: { target: { project: `bench/k${i}` } },
+      },
+    };
+  }
+
   connection(i: number) {
     return {
       apiVersion: `${GROUP}/${VERSION}`,
@@ -79,6 +103,22 @@ export class BenchResources {
       plural,
       body,
     });
+  }
+
+  /** A JSON merge patch of one object (the key step's annotation and rotation spec). */
+  patch(plural: string, namespace: string, name: string, body: object) {
+    return this.api.patchNamespacedCustomObject(
+      { group: GROUP, version: VERSION, namespace, plural, name, body },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  /** Every object of a kind, in every namespace. */
+  async list<T>(plural: string): Promise<T[]> {
+    const list = (await this.api.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as {
+      items: T[];
+    };
+    return list.items;
   }
 
   /** Applies federation and connection 0..n-1, 32 at a time, before any operator runs. */

@@ -59,5 +59,6 @@ export async function measureResync(ctx: {
     rssMb: round(second.sampler.last.rssMb),
   };
   second.sampler.stop();
-  return resync;
+  // The second operator keeps running: the key step (keys.ts) measures it.
+  return { resync, operator: second };
 }

@@ -41,10 +41,13 @@ export interface Running {
   handshakes?: NodeJS.Timeout;
 }
 
-/** Starts the testbed with `projects` GitLab projects (bench/p0, ...) and one Maintainer token for them. */
+/**
+ * Starts the testbed with `projects` GitLab projects (bench/p0, ...), `keyProjects` more for the
+ * key step (bench/k0, ...), and one Maintainer token for them all.
+ */
 export async function startTestbed(
   running: Running,
-  opts: { n: number; projects: number },
+  opts: { n: number; projects: number; keyProjects: number },
 ): Promise<BenchTestbed> {
   const [cp, moto] = await Promise.all([startControlPlane({ crdDirs: [join(ROOT, 'crds')] }), startMoto()]);
   Object.assign(running, { cp, moto });
@@ -59,9 +62,13 @@ export async function startTestbed(
   mkdirSync(join(ROOT, '.tmp', 'bench'), { recursive: true });
   writeFileSync(caFile, gitlab.tls!.caPem);
   // GitLab protects a new project's default branch unless an admin turned that off.
-  for (let i = 0; i < opts.projects; i++) {
-    gitlab.state.addProject(`bench/p${i}`);
-    gitlab.state.protectBranch(`bench/p${i}`, 'main');
+  const paths = [
+    ...Array.from({ length: opts.projects }, (_, i) => `bench/p${i}`),
+    ...Array.from({ length: opts.keyProjects }, (_, i) => `bench/k${i}`),
+  ];
+  for (const path of paths) {
+    gitlab.state.addProject(path);
+    gitlab.state.protectBranch(path, 'main');
   }
   gitlab.state.addMember({ group: 'bench' }, 'deployer', 'maintainer');
   const token = gitlab.state.addToken('deployer', { scopes: ['api'] });

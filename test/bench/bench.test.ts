@@ -1,7 +1,8 @@
 // `npm run bench` at a tiny N, so the script keeps working (it is not part of
 // the test command at its real size; docs/bench.md). It starts a testbed of its
 // own, builds dist/, and must print its table, write its JSON, and find what a
-// steady-state resync must be: reads only.
+// steady-state resync must be: reads only; and, in the key step, one key per
+// user, the one GitLab names, after a revocation.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,13 +32,24 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 describe('npm run bench', () => {
-  it('measures a cold start, latency and a resync, and prints and writes the figures', {
+  it('measures a cold start, latency, a resync and keys, and prints and writes the figures', {
     timeout: 240_000,
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gao-bench-'));
     removeOnExit(dir);
     const out = join(dir, 'bench.json');
-    const { code, stdout, stderr } = await run(['--n', '3', '--samples', '2', '--settle', '1', '--out', out]);
+    const { code, stdout, stderr } = await run([
+      '--n',
+      '3',
+      '--samples',
+      '2',
+      '--settle',
+      '1',
+      '--keys',
+      '2',
+      '--out',
+      out,
+    ]);
     expect(code, `${stdout}\n${stderr}`).toBe(0);
     expect(stdout).toMatch(/start → all Ready\s+[\d.]+ s/);
     // Reads per federation include, at this N, a share of the one discovery and provider read.
@@ -50,5 +62,16 @@ describe('npm run bench', () => {
     expect(result.resync.kubernetesStatusWrites).toBe(0);
     expect(result.callsPerResource.federationSingleCreate['iam:CreateRole']).toBe(1);
     expect(result.coldStart.peakRssMb).toBeGreaterThan(0);
+    // The key step: each user made one key, then replaced it at rotate-now and deleted the old one.
+    expect(stdout).toMatch(/keys per user at the end\s+1\s/);
+    expect(result.keys.k).toBe(2);
+    expect(result.keys.firstKey.calls['iam:CreateAccessKey']).toBe(1);
+    expect(result.keys.rotateNow.calls['iam:DeleteAccessKey']).toBe(1);
+    expect(result.keys.rotateNow.revokedTheLiveKey).toBe(2);
+    expect(result.keys.end).toMatchObject({
+      users: 2,
+      keysPerUser: { min: 1, max: 1 },
+      oneKeyNamedInGitLab: 2,
+    });
   });
 });
