@@ -65,7 +65,8 @@ export const accessKeyStep: Step<FederationState> = {
     const key: AccessKeyStatus = { ...stored };
     s.status.accessKey = key;
 
-    const seen = published(await gitlab.variables(target), where);
+    let listed = await gitlab.variables(target);
+    const seen = published(listed, where);
     if (seen.conflicts.length) {
       throw new TerminalError(
         REASONS.variableOwnedElsewhere,
@@ -73,7 +74,8 @@ export const accessKeyStep: Step<FederationState> = {
         { recheck: true },
       );
     }
-    let keys = await s.iam.accessKeys(user);
+    // A user made in this reconcile has no key yet.
+    let keys = s.user!.created ? [] : await s.iam.accessKeys(user);
     const rotateNow = s.fed.metadata.annotations?.[ROTATE_NOW_ANNOTATION];
     const plan = planKeys({
       keys,
@@ -136,7 +138,7 @@ export const accessKeyStep: Step<FederationState> = {
       const before = live ?? keys.find((k) => k.id === seen.id);
       live = await s.iam.createAccessKey(user, async (made, secret) => {
         try {
-          await publish(gitlab, where, seen, made.id, secret);
+          listed = await publish(gitlab, where, seen, made.id, secret);
         } catch (err) {
           // No usable secret is left behind: the key GitLab did not take goes at once.
           await s.iam.deleteAccessKey(user, made.id).catch(() => {
@@ -193,6 +195,8 @@ export const accessKeyStep: Step<FederationState> = {
         `corrected variable ${ACCESS_KEY_ID} (scope ${where.scope}) in ${describeTarget(target)}`,
       );
     }
+    // What the target holds now, for the variables step (the region) and the legacy audit.
+    s.existingVariables = listed;
     const due = [nextAt.getTime(), ...(key.previous ? [Date.parse(key.previous.deleteAt)] : [])];
     s.dueInMs = Math.max(Math.min(...due) - now.getTime(), 1000);
     const others = plan.foreign.filter((k) => !gone.has(k.id)).map((k) => k.id);
@@ -253,7 +257,7 @@ async function publish(
   before: Published,
   id: string,
   secret: string,
-): Promise<void> {
+): Promise<Variable[]> {
   const found = before.secretVar;
   const secretVar = {
     key: SECRET_ACCESS_KEY,
@@ -274,13 +278,15 @@ async function publish(
   }
   if (before.idVar) await gitlab.updateVariable(w.target, idVariable(w, id));
   else await gitlab.createVariable(w.target, idVariable(w, id));
-  const check = published(await gitlab.variables(w.target), w);
+  const after = await gitlab.variables(w.target);
+  const check = published(after, w);
   if (check.id !== id || !check.secret) {
     throw new RetryableError(
       REASONS.keyNotInGitLab,
       `GitLab does not show access key ${id} in ${describeTarget(w.target)} (scope ${w.scope}) after it was written`,
     );
   }
+  return after;
 }
 
 /**

@@ -54,7 +54,14 @@ export const variablesStep: Step<FederationState> = {
       return next();
     }
     const { target, desired } = s.variables;
-    const result = await ensureVariables(gitlab!, target, desired, s.r.owner, keptKeyVariables(s));
+    const result = await ensureVariables(
+      gitlab!,
+      target,
+      desired,
+      s.r.owner,
+      keptKeyVariables(s),
+      s.existingVariables,
+    );
     s.existingVariables = result.existing;
     s.changes.push(...(await leaveOldTargets(s, gitlab!, target)), ...result.changes);
     s.status.ciVariables = [...result.kept, ...result.written];
@@ -120,6 +127,8 @@ async function ensureVariables(
   desired: DesiredVariable[],
   owner: string,
   keep: (v: Variable) => boolean,
+  /** The target's variables as an earlier step of this reconcile read them, if one did. */
+  listed?: Variable[],
 ): Promise<{
   written: VariableRef[];
   kept: VariableRef[];
@@ -128,7 +137,7 @@ async function ensureVariables(
   existing: Variable[];
 }> {
   const marker = ownerMarker(owner);
-  const existing = await gitlab.variables(target);
+  const existing = listed ?? (await gitlab.variables(target));
   const here = describeTarget(target);
   // The variables are independent of each other: written concurrently, reported in order.
   const outcomes = await Promise.all(
