@@ -8,9 +8,10 @@
 // provider with GetOpenIDConnectProvider and, when the client ID list really
 // changes, deletes the provider and creates it again with the same URL (hence
 // the same ARN), the new ClientIDList, the same ThumbprintList and the same
-// Tags. Only CreateDate changes. Every other request is forwarded to moto as
-// it came (method, path, end-to-end headers, body) and moto's answer goes back
-// as it came.
+// Tags. Only CreateDate changes. Likewise moto has no permissions boundaries
+// for IAM users: moto-user-boundaries.ts keeps them. Every other request is
+// forwarded to moto as it came (method, path, end-to-end headers, body) and
+// moto's answer goes back as it came.
 //
 // Besides that the proxy
 // - records every IAM/STS action that passes through, in order, as
@@ -34,6 +35,7 @@ import {
   type IncomingMessage,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { UserBoundaries } from './moto-user-boundaries.ts';
 
 export interface MotoIamFault {
   /** `iam:CreateRole`, `sts:AssumeRoleWithWebIdentity` or just `CreateRole`; every action when left out. */
@@ -108,6 +110,7 @@ export async function startMotoIamProxy(motoUrl: string): Promise<MotoIamProxy> 
   const actions: string[] = [];
   const faults: Array<MotoIamFault & { left: number; hits: number }> = [];
   const lock = new ReadWriteLock();
+  const userBoundaries = new UserBoundaries();
 
   const takeFault = (action: string): MotoIamFault | undefined => {
     const bare = action.slice(action.indexOf(':') + 1);
@@ -156,6 +159,16 @@ export async function startMotoIamProxy(motoUrl: string): Promise<MotoIamProxy> 
             if (err instanceof IamError) return errorReply('iam', err);
             throw err;
           }),
+        );
+      } else if (userBoundaries.handles(action)) {
+        const auth = authorizationFor(req.headers);
+        reply = await lock.shared(() =>
+          userBoundaries.handle(
+            action as string,
+            params,
+            () => forward(target, req, body),
+            (name) => callMoto(target, auth, { Action: 'GetUser', UserName: name }),
+          ),
         );
       } else {
         reply = await lock.shared(() => forward(target, req, body));
