@@ -742,7 +742,7 @@ describe('discovery', () => {
   it('prints the printer columns', async () => {
     const fed = await kubectl(['get', 'glaf', '-n', ns, '-o', 'wide']);
     expect(fed.stdout.split('\n')[0]).toMatch(
-      /^NAME\s+READY\s+REASON\s+ROLE\s+AGE\s+METHOD\s+USER\s+MESSAGE$/,
+      /^NAME\s+READY\s+REASON\s+ROLE\s+NEXT ROTATION\s+AGE\s+METHOD\s+USER\s+MESSAGE$/,
     );
     const conn = await kubectl(['get', 'glconn', '-n', ns]);
     expect(conn.stdout.split('\n')[0]).toMatch(/^NAME\s+READY\s+STATUS\s+CONNECTION\s+AGE$/);
