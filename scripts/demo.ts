@@ -4,13 +4,18 @@
 // and the CodeConnections fake, runs the operator, applies manifests from
 // examples/ and shows what a user sees. scripts/demo.sh sets the machine up first.
 //
-// The committed examples name real instances (https://gitlab.com). When the demo
-// applies them it rewrites every GitLabAwsFederation's spec.gitlab.url from
-// https://gitlab.com to the GitLab fake's URL, adds that URL to the policies that
-// allow https://gitlab.com (it is a loopback address: only a URL a policy names
-// may be one), and puts the fake's token into the token Secret; connections keep
-// https://gitlab.com (the CodeConnections fake plays AWS, which never calls GitLab
-// before the handshake). The operator runs --tenancy restricted, as the chart does.
+// The committed examples name real instances (https://gitlab.com and the
+// self-managed https://gitlab.example.com). When the demo applies them it
+// rewrites every GitLabAwsFederation's spec.gitlab.url from either to the
+// GitLab fake's URL, adds that URL to the policies that allow either (it is a
+// loopback address: only a URL a policy names may be one), and puts the fake's
+// token into the token Secrets; connections keep https://gitlab.com (the
+// CodeConnections fake plays AWS, which never calls GitLab before the
+// handshake). The operator runs --tenancy restricted, as the chart does.
+//
+// The demo never prints a secret: of the GitLab variables it shows the values
+// of unmasked ones and the operator's access key ID (which status.accessKey.id
+// shows too), never AWS_SECRET_ACCESS_KEY or a masked value.
 //
 // Interactive (a terminal): pauses for Enter between steps and keeps the testbed
 // up at the end. Non-interactive (DEMO_NONINTERACTIVE=1, CI=true or stdin not a
@@ -21,14 +26,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
-import { CreatePolicyCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import { parseAllDocuments } from 'yaml';
+import {
+  CreatePolicyCommand,
+  GetRoleCommand,
+  GetUserCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+} from '@aws-sdk/client-iam';
+import { parseAllDocuments, stringify } from 'yaml';
 import { type ControlPlane, startControlPlane } from '../testbed/controlplane.ts';
 import {
   type CodeConnectionsFake,
   startCodeConnectionsFake,
 } from '../testbed/fakes/codeconnections/index.ts';
-import { type GitLabFake, startGitLabFake } from '../testbed/fakes/gitlab/index.ts';
+import { type GitLabFake, startGitLabFake, type Variable } from '../testbed/fakes/gitlab/index.ts';
 import { type Moto, startMoto } from '../testbed/moto.ts';
 import { type MotoIamProxy, startMotoIamProxy } from '../testbed/moto-iam-proxy.ts';
 import {
@@ -47,6 +58,13 @@ const NS = 'team-payments';
 const FEDERATION = 'payments-deploy';
 const CONNECTION_NS = 'pipelines';
 const CONNECTION = 'gitlab-main';
+/** The federation of method IAMUserAccessKeys (examples/federation-self-managed-access-keys.yaml). */
+const KEYS_NS = 'team-reporting';
+const KEYS_FED = 'reporting-batch';
+const KEYS_PROJECT = 'reporting/batch';
+const KEYS_EXAMPLE = 'federation-self-managed-access-keys.yaml';
+/** The instances the examples name; the demo's federations point at the GitLab fake instead. */
+const EXAMPLE_URLS = ['https://gitlab.com', 'https://gitlab.example.com'];
 /** What the demo applies, in order (the other examples need a real instance or a host set-up). */
 const APPLIED = [
   '00-namespaces.yaml',
@@ -55,6 +73,7 @@ const APPLIED = [
   'federation-gitlab-com-project.yaml',
   'federation-gitlab-com-group-tags.yaml',
   'connection-gitlab-com.yaml',
+  KEYS_EXAMPLE,
 ];
 
 const interactive =
@@ -67,7 +86,17 @@ const green = paint('32');
 const red = paint('31');
 const cyan = paint('36');
 
-const out = (s = '') => process.stdout.write(`${s}\n`);
+/** Everything the demo printed, so that it can check at the end that no secret is in it. */
+const printed: string[] = [];
+const out = (s = '') => {
+  printed.push(s);
+  process.stdout.write(`${s}\n`);
+};
+/** Every AWS_SECRET_ACCESS_KEY value GitLab held while the demo ran (never printed). */
+const secretsSeen = new Set<string>();
+function noteSecrets(vars: Variable[]): void {
+  for (const v of vars) if (v.key === 'AWS_SECRET_ACCESS_KEY' && v.value) secretsSeen.add(v.value);
+}
 const indent = (text: string, by = '  ') =>
   text
     .replace(/\s+$/, '')
@@ -75,7 +104,7 @@ const indent = (text: string, by = '  ') =>
     .map((l) => by + l)
     .join('\n');
 let stepNo = 0;
-const STEPS = 9;
+const STEPS = 12;
 function step(title: string): void {
   stepNo += 1;
   out();
@@ -159,39 +188,106 @@ interface Condition {
 }
 interface KubeObject {
   kind: string;
-  metadata: { name: string; namespace: string };
-  status?: { conditions?: Condition[]; connectionArn?: string; connectionStatus?: string };
+  metadata: { name: string; namespace: string; generation?: number };
+  status?: {
+    conditions?: (Condition & { observedGeneration?: number })[];
+    connectionArn?: string;
+    connectionStatus?: string;
+    roleArn?: string;
+    userArn?: string;
+    accessKey?: {
+      id?: string;
+      createdAt?: string;
+      nextRotationAt?: string;
+      previous?: { id: string; deleteAt: string };
+      revoked?: { rotateNow: string; at: string; id?: string };
+    };
+    legacyCredentials?: { target: string; key: string; environmentScope: string }[];
+  };
 }
 async function getObject(kind: string, ns: string, name: string): Promise<KubeObject> {
   return JSON.parse(await kubectl(['get', kind, name, '-n', ns, '-o', 'json']));
 }
 const conditionOf = (obj: KubeObject, type: string) => obj.status?.conditions?.find((c) => c.type === type);
 
-/** The examples, as the demo applies them: gitlab.com rewritten to the fake, the fake's token. */
-function localise(file: string, fakeUrl: string, token: string): string {
-  const docs = parseAllDocuments(readFileSync(join(EXAMPLES, file), 'utf8'));
-  return docs
-    .map((doc) => {
-      const obj = doc.toJS() as {
-        kind?: string;
-        metadata?: { name?: string };
-        spec?: { gitlab?: { url?: string; urls?: string[] } };
-        stringData?: Record<string, string>;
-      };
-      if (obj.kind === 'GitLabAwsFederation' && obj.spec) {
-        const url = obj.spec.gitlab?.url ?? 'https://gitlab.com';
-        if (url === 'https://gitlab.com') obj.spec.gitlab = { ...obj.spec.gitlab, url: fakeUrl };
-      }
-      if (obj.kind === 'GitLabAwsPolicy' && obj.spec?.gitlab?.urls?.includes('https://gitlab.com')) {
-        obj.spec.gitlab.urls.push(fakeUrl);
-      }
-      if (obj.kind === 'Secret' && obj.metadata?.name === 'gitlab-token' && obj.stringData) {
-        obj.stringData.token = token;
-      }
-      return JSON.stringify(obj);
-    })
-    .join('\n---\n');
+function showConditions(obj: KubeObject): void {
+  out(`  ${bold(`${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}`)}`);
+  for (const c of obj.status?.conditions ?? []) {
+    const mark = c.status === 'True' ? green('✔') : red('✘');
+    out(`    ${mark} ${c.type.padEnd(22)} ${c.reason.padEnd(12)} ${dim(c.message)}`);
+  }
 }
+
+async function eventsOf(
+  ns: string,
+  name: string,
+): Promise<{ type: string; reason: string; message: string }[]> {
+  const list = JSON.parse(
+    await kubectl([
+      'get',
+      'events',
+      '-n',
+      ns,
+      '--field-selector',
+      `involvedObject.name=${name}`,
+      '-o',
+      'json',
+    ]),
+  ) as { items: { type: string; reason: string; message: string; lastTimestamp?: string }[] };
+  return list.items;
+}
+
+const OPERATOR_MARK = 'managed by gitlab-aws-operator:';
+/**
+ * A variable's value as the demo shows it: never a secret. Unmasked values, and
+ * the operator's own access key ID (an identifier, also in status.accessKey.id).
+ */
+function shownValue(v: Variable): string {
+  if (v.hidden) return '(hidden: GitLab never shows it again)';
+  if (!v.masked) return String(v.value);
+  if (v.key === 'AWS_ACCESS_KEY_ID' && v.description?.startsWith(OPERATOR_MARK)) return String(v.value);
+  return '(masked)';
+}
+function showVariables(label: string, vars: Variable[]): void {
+  noteSecrets(vars);
+  out(`  ${bold(label)}`);
+  for (const v of vars) {
+    const flags = [v.masked && 'masked', v.hidden && 'hidden', v.protected && 'protected'].filter(Boolean);
+    out(
+      `    ${v.key.padEnd(21)} = ${shownValue(v).padEnd(62)} scope ${v.environment_scope}${flags.length ? `, ${flags.join(', ')}` : ''}`,
+    );
+    out(dim(`    ${''.padEnd(21)}   ${v.description ?? '(no description: not written by the operator)'}`));
+  }
+}
+
+interface Manifest {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+  spec?: Record<string, unknown> & { gitlab?: { url?: string; urls?: string[] } };
+  stringData?: Record<string, string>;
+}
+
+/** The examples, as the demo applies them: the instances rewritten to the fake, the fake's token. */
+function localised(file: string, fakeUrl: string, token: string): Manifest[] {
+  return parseAllDocuments(readFileSync(join(EXAMPLES, file), 'utf8')).map((doc) => {
+    const obj = doc.toJS() as Manifest;
+    if (obj.kind === 'GitLabAwsFederation' && obj.spec) {
+      const url = obj.spec.gitlab?.url ?? 'https://gitlab.com';
+      if (EXAMPLE_URLS.includes(url)) obj.spec.gitlab = { ...obj.spec.gitlab, url: fakeUrl };
+    }
+    const urls = obj.kind === 'GitLabAwsPolicy' ? obj.spec?.gitlab?.urls : undefined;
+    if (urls?.some((u) => EXAMPLE_URLS.includes(u))) urls.push(fakeUrl);
+    if (obj.kind === 'Secret' && obj.metadata?.name === 'gitlab-token' && obj.stringData) {
+      obj.stringData.token = token;
+    }
+    return obj;
+  });
+}
+const localise = (file: string, fakeUrl: string, token: string) =>
+  localised(file, fakeUrl, token)
+    .map((obj) => JSON.stringify(obj))
+    .join('\n---\n');
 
 // --- the demo -------------------------------------------------------------------------
 async function main(): Promise<void> {
@@ -223,10 +319,33 @@ async function main(): Promise<void> {
   gitlab.state.protectBranch('payments/api', 'release/*');
   gitlab.state.addMember({ project: 'payments/api' }, 'deployer', 'maintainer');
   gitlab.state.addMember({ group: 'payments/libs' }, 'deployer', 'owner');
+  // team-reporting's project on the self-managed instance, with the key someone pasted into its
+  // production scope years ago: the legacy audit reports it (never its value).
+  gitlab.state.addProject(KEYS_PROJECT);
+  gitlab.state.protectBranch(KEYS_PROJECT, 'main');
+  gitlab.state.addMember({ project: KEYS_PROJECT }, 'deployer', 'maintainer');
+  for (const [key, value] of [
+    ['AWS_ACCESS_KEY_ID', 'AKIAIOSFODNN7EXAMPLE'],
+    ['AWS_SECRET_ACCESS_KEY', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'],
+  ] as const) {
+    gitlab.state.setVariable(
+      { project: KEYS_PROJECT },
+      { key, value, environment_scope: 'production', masked: true, raw: true },
+    );
+  }
   const token = gitlab.state.addToken('deployer', { scopes: ['api'] });
   const caFile = join(scratch, 'gitlab-ca.pem');
   writeFileSync(caFile, gitlab.tls!.caPem);
-  out(dim(`  [testbed] GitLab fake at ${gitlab.url} (projects payments/api, payments/libs/crypto)`));
+  out(
+    dim(
+      `  [testbed] GitLab fake at ${gitlab.url} (projects payments/api, payments/libs/crypto, ${KEYS_PROJECT})`,
+    ),
+  );
+  out(
+    dim(
+      `  [testbed] ${KEYS_PROJECT} has AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY pasted by hand, scope production`,
+    ),
+  );
   out(dim(`  [testbed] CodeConnections fake at ${cc.endpoint}`));
 
   const awsEnv = testbedAwsEnv({ iamUrl: proxy.url, codeConnectionsUrl: cc.endpoint, region: REGION });
@@ -271,8 +390,12 @@ async function main(): Promise<void> {
   await pause('apply the examples');
 
   step('Applying examples/');
-  out(dim(`  GitLabAwsFederation gitlab.url https://gitlab.com → ${gitlab.url} (the GitLab fake);`));
-  out(dim('  the token Secret gets a token of the fake. Everything else is applied as committed.'));
+  out(
+    dim(
+      `  GitLabAwsFederation gitlab.url https://gitlab.com and https://gitlab.example.com → ${gitlab.url} (the GitLab fake);`,
+    ),
+  );
+  out(dim('  the token Secrets get a token of the fake. Everything else is applied as committed.'));
   for (const file of APPLIED) {
     out(`  ${bold(`$ kubectl apply -f examples/${file}`)}`);
     out(indent(await kubectl(['apply', '-f', '-'], localise(file, gitlab.url, token))));
@@ -285,16 +408,14 @@ async function main(): Promise<void> {
 
   step('Resources and their conditions');
   progress(`waiting for the federations to turn Ready (--propagation-delay 3s)`);
-  await kubectl(['wait', '--for=condition=Ready', 'glaf', '--all', '-n', NS, '--timeout=90s']);
+  for (const ns of [NS, KEYS_NS]) {
+    await kubectl(['wait', '--for=condition=Ready', 'glaf', '--all', '-n', ns, '--timeout=90s']);
+  }
   await showKubectl(['get', 'gitlab-aws', '-A']);
   const feds = JSON.parse(await kubectl(['get', 'glaf', '-n', NS, '-o', 'json'])).items as KubeObject[];
   for (const fed of feds) {
     out();
-    out(`  ${bold(`${fed.kind} ${fed.metadata.namespace}/${fed.metadata.name}`)}`);
-    for (const c of fed.status?.conditions ?? []) {
-      const mark = c.status === 'True' ? green('✔') : red('✘');
-      out(`    ${mark} ${c.type.padEnd(22)} ${c.reason.padEnd(12)} ${dim(c.message)}`);
-    }
+    showConditions(fed);
   }
   await pause('see the trust policy');
 
@@ -313,13 +434,7 @@ async function main(): Promise<void> {
   step('GitLab CI/CD variables written by the operator');
   for (const target of [{ project: 'payments/api' }, { group: 'payments/libs' }] as const) {
     const name = 'project' in target ? `project ${target.project}` : `group ${target.group}`;
-    out(`  ${bold(name)}`);
-    for (const v of gitlab.state.variables(target)) {
-      out(
-        `    ${v.key.padEnd(20)} = ${String(v.value).padEnd(62)} scope ${v.environment_scope}${v.protected ? ', protected' : ''}`,
-      );
-      out(dim(`    ${''.padEnd(20)}   ${v.description ?? ''}`));
-    }
+    showVariables(name, gitlab.state.variables(target));
   }
   out(dim('  A job uses them with id_tokens and ROLE_ARN: see examples/gitlab-ci/.gitlab-ci.yml.'));
   await pause('check two jobs against the role');
@@ -417,6 +532,216 @@ async function main(): Promise<void> {
   await showKubectl(['get', 'glconn', '-n', CONNECTION_NS]);
   const available = await getObject('glconn', CONNECTION_NS, CONNECTION);
   out(`  Ready=True: ${conditionOf(available, 'Ready')!.message}`);
+  await pause('see the keys of a GitLab AWS cannot reach');
+
+  step('Keys for a GitLab AWS cannot reach: method IAMUserAccessKeys');
+  for (const line of [
+    `${KEYS_NS} runs its jobs on a self-managed GitLab behind a firewall: STS cannot fetch its`,
+    'discovery document, so no OIDC. Its GitLabAwsPolicy lists IAMUserAccessKeys in methods',
+    `(team-payments' does not), and examples/${KEYS_EXAMPLE}`,
+    'asks for an IAM user whose key the operator rotates.',
+  ])
+    out(dim(`  ${line}`));
+  await showKubectl(['get', 'glaf', '-n', KEYS_NS]);
+  await showKubectl([
+    'get',
+    'glaf',
+    '-n',
+    KEYS_NS,
+    '-o',
+    'custom-columns=NAME:.metadata.name,METHOD:.spec.method,USER:.status.userArn,ACCESS KEY:.status.accessKey.id',
+  ]);
+  const keyed = await getObject('glaf', KEYS_NS, KEYS_FED);
+  const userArn = keyed.status!.userArn!;
+  const userName = userArn.split('/').pop()!;
+  const firstKey = keyed.status!.accessKey!;
+  out();
+  showConditions(keyed);
+  out();
+  const listKeys = async () =>
+    (await iam.send(new ListAccessKeysCommand({ UserName: userName }))).AccessKeyMetadata ?? [];
+  const userExists = (name: string) =>
+    iam.send(new GetUserCommand({ UserName: name })).then(
+      () => true,
+      (err: Error) =>
+        err.name === 'NoSuchEntityException' || err.name === 'NoSuchEntity' ? false : Promise.reject(err),
+    );
+  const showKeys = async () => {
+    out(`  ${bold(`$ aws iam list-access-keys --user-name ${userName}`)}`);
+    for (const k of await listKeys()) {
+      out(`    ${k.AccessKeyId}  ${k.Status}  created ${k.CreateDate?.toISOString()}`);
+    }
+  };
+  await showKeys();
+  out();
+  showVariables(`project ${KEYS_PROJECT}`, gitlab.state.variables({ project: KEYS_PROJECT }));
+  out(
+    dim(
+      '  The secret: masked, hidden and protected (only jobs on protected refs get it), whatever the spec says;',
+    ),
+  );
+  out(
+    dim(
+      '  the key ID: masked, protected as ciVariables.protected says. Jobs need no change: the AWS CLI and',
+    ),
+  );
+  out(dim('  SDKs read AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION.'));
+  out();
+  out(
+    `  The legacy audit, ${bold('status.legacyCredentials')} (key and scope, never values): the pair pasted by hand;`,
+  );
+  out("  the operator's own AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (scope *) are not counted.");
+  for (const l of keyed.status?.legacyCredentials ?? []) {
+    out(`    - ${l.target} ${l.key} (scope ${l.environmentScope})`);
+  }
+  const found = (await eventsOf(KEYS_NS, KEYS_FED)).find((e) => e.reason === 'LegacyCredentialsFound');
+  if (found) out(`  Event ${found.type} ${found.reason}: ${dim(found.message)}`);
+  await pause('rotate the key at once (a suspected leak)');
+
+  step('A suspected leak: rotate now with gitlab-aws.io/rotate-now');
+  const secretOf = () => {
+    const vars = gitlab!.state.variables({ project: KEYS_PROJECT });
+    noteSecrets(vars);
+    return vars.find((v) => v.key === 'AWS_SECRET_ACCESS_KEY' && v.environment_scope === '*')?.value;
+  };
+  const secretBefore = secretOf();
+  const iamMark = proxy.actions.length;
+  const gitlabMark = gitlab.requests.length;
+  const rotateNow = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  out(`  ${bold(`$ kubectl annotate glaf ${KEYS_FED} -n ${KEYS_NS} gitlab-aws.io/rotate-now=${rotateNow}`)}`);
+  out(
+    indent(
+      await kubectl(['annotate', 'glaf', KEYS_FED, '-n', KEYS_NS, `gitlab-aws.io/rotate-now=${rotateNow}`]),
+    ),
+  );
+  progress('waiting for status.accessKey.revoked');
+  const rotated = await waitFor(
+    `${KEYS_NS}/${KEYS_FED} revoked`,
+    async () => {
+      const obj = await getObject('glaf', KEYS_NS, KEYS_FED);
+      return obj.status?.accessKey?.revoked?.rotateNow === rotateNow &&
+        conditionOf(obj, 'Ready')?.status === 'True'
+        ? obj
+        : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+  const iamCalls = proxy.actions.slice(iamMark);
+  const gitlabCalls = gitlab.requests
+    .slice(gitlabMark)
+    .filter((r) => r.path.includes(encodeURIComponent(KEYS_PROJECT)));
+  const newKey = rotated.status!.accessKey!;
+  await showKubectl(['get', 'glaf', '-n', KEYS_NS]);
+  out(
+    `  access key ${bold(firstKey.id!)} → ${bold(newKey.id!)}; next rotation ${firstKey.nextRotationAt} → ${newKey.nextRotationAt}`,
+  );
+  out(`  status.accessKey.revoked: ${JSON.stringify(newKey.revoked)}`);
+  await showKeys();
+  out(dim(`  ${firstKey.id} was deleted at once: no grace period for a key that may have leaked.`));
+  const published = gitlab.state
+    .variables({ project: KEYS_PROJECT })
+    .find((v) => v.key === 'AWS_ACCESS_KEY_ID' && v.environment_scope === '*');
+  out(
+    `  GitLab: AWS_ACCESS_KEY_ID = ${published?.value}; AWS_SECRET_ACCESS_KEY ${secretOf() !== secretBefore ? 'replaced' : 'NOT replaced'} (value not shown)`,
+  );
+  const revokedEvent = (await eventsOf(KEYS_NS, KEYS_FED)).find((e) => e.reason === 'AccessKeyRevoked');
+  if (revokedEvent) out(`  Event ${revokedEvent.type} ${revokedEvent.reason}: ${dim(revokedEvent.message)}`);
+  const tally = (names: string[]) =>
+    [...names.reduce((m, n) => m.set(n, (m.get(n) ?? 0) + 1), new Map<string, number>())]
+      .map(([n, c]) => (c > 1 ? `${n} ×${c}` : n))
+      .join(', ');
+  out('  What the rotation called, as the IAM proxy and the GitLab fake recorded it:');
+  out(`    IAM:    ${tally(iamCalls.map((a) => a.replace(/^iam:/, '')))}`);
+  out(
+    `    GitLab: ${tally(gitlabCalls.map((r) => `${r.method} ${r.path.replace(/^.*\/variables/, 'variables')}`))}`,
+  );
+  out(
+    dim(
+      '  On spec.rotation.interval (default 30d, at least 1m) the rotation is the same, except that the old',
+    ),
+  );
+  out(dim('  key stays active for spec.rotation.gracePeriod (default 1h: running jobs finish), then it is'));
+  out(dim('  deactivated and deleted (status.accessKey.previous says when).'));
+  await pause('migrate to OIDC');
+
+  step('Migrating to OIDC: the role first, the keys go once it is Ready');
+  out(
+    dim(
+      '  AWS can reach the instance now (the fake serves its discovery document), so the team goes keyless.',
+    ),
+  );
+  out(`  The spec change (the job change it needs: ${bold('docs/migrate-keys-to-oidc.md')}):`);
+  const manifest = localised(KEYS_EXAMPLE, gitlab.url, token).find((o) => o.kind === 'GitLabAwsFederation')!;
+  const spec = manifest.spec!;
+  const oidc = {
+    method: 'OIDC',
+    role: spec.iamUser,
+    access: [{ project: KEYS_PROJECT, refs: ['main'] }],
+    legacyCredentials: { removeWhenReady: true },
+  };
+  const flow = (v: unknown) => stringify(v, { collectionStyle: 'flow' }).trim();
+  for (const key of ['method', 'iamUser', 'rotation']) out(`    ${red(`- ${key}: ${flow(spec[key])}`)}`);
+  for (const [key, value] of Object.entries(oidc)) out(`    ${green(`+ ${key}: ${flow(value)}`)}`);
+  const { iamUser: _user, rotation: _rotation, ...kept } = spec;
+  const migrated = { ...manifest, spec: { ...kept, ...oidc } };
+  out(`  ${bold(`$ kubectl apply -f ${KEYS_FED}-oidc.yaml`)}`);
+  out(indent(await kubectl(['apply', '-f', '-'], JSON.stringify(migrated))));
+  progress('waiting for the role and ROLE_ARN');
+  // The table is the probe, so it shows the moment the role appeared; the rest is read right after.
+  const table = await waitFor(
+    `${KEYS_NS}/${KEYS_FED} role`,
+    async () => {
+      const text = await kubectl(['get', 'glaf', '-n', KEYS_NS]);
+      return /:role\//.test(text) ? text : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+  const during = gitlab.state.variables({ project: KEYS_PROJECT });
+  const keysDuring = (await userExists(userName)) ? (await listKeys()).map((k) => k.AccessKeyId) : undefined;
+  const roleArnMade = /arn:aws:iam::\d+:role\/\S+/.exec(table)![0];
+  out(`  ${bold(`$ kubectl get glaf -n ${KEYS_NS}`)}`);
+  out(indent(table));
+  out(
+    `  ${bold(roleArnMade)} made; the IAM user ${keysDuring ? `is still there with access key ${keysDuring.join(', ')}` : 'is already gone'}:`,
+  );
+  out(
+    '  until the role is Ready, jobs keep the key (the SDKs take AWS_ACCESS_KEY_ID before a web identity).',
+  );
+  showVariables(`project ${KEYS_PROJECT}`, during);
+  progress('waiting for Ready (--propagation-delay 3s)');
+  const migratedObj = await waitFor(
+    `${KEYS_NS}/${KEYS_FED} Ready as OIDC`,
+    async () => {
+      const obj = await getObject('glaf', KEYS_NS, KEYS_FED);
+      const ready = conditionOf(obj, 'Ready');
+      return ready?.status === 'True' && ready.observedGeneration === obj.metadata.generation
+        ? obj
+        : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 300 },
+  );
+  await showKubectl(['get', 'glaf', '-n', KEYS_NS]);
+  showConditions(migratedObj);
+  const userGone = !(await userExists(userName));
+  out(`  IAM user ${userArn}: ${userGone ? 'deleted, and its access keys with it' : 'still there'}`);
+  showVariables(`project ${KEYS_PROJECT}`, gitlab.state.variables({ project: KEYS_PROJECT }));
+  out(
+    `  status.legacyCredentials: ${migratedObj.status?.legacyCredentials?.length ? JSON.stringify(migratedObj.status.legacyCredentials) : 'none'}`,
+  );
+  const events = await eventsOf(KEYS_NS, KEYS_FED);
+  for (const e of events.filter(
+    (x) => x.reason === 'LegacyCredentialsRemoved' || /deleted IAM user/.test(x.message),
+  )) {
+    out(`  Event ${e.type} ${e.reason}: ${dim(e.message)}`);
+  }
+  const keyVariablesLeft = gitlab.state
+    .variables({ project: KEYS_PROJECT })
+    .filter((v) => v.key === 'AWS_ACCESS_KEY_ID' || v.key === 'AWS_SECRET_ACCESS_KEY').length;
+  const migration = {
+    role: migratedObj.status!.roleArn!,
+    userGone,
+    keyVariablesLeft,
+  };
 
   step('Summary');
   await showKubectl(['get', 'gitlab-aws', '-A']);
@@ -425,6 +750,18 @@ async function main(): Promise<void> {
   out(`  ${green('✔')} federation ${NS}/libs-release: tags v* of group payments/libs`);
   out(`  ${green('✔')} connection ${CONNECTION_NS}/${CONNECTION}: PENDING → AVAILABLE after the handshake`);
   out(`  ${green('✔')} an administrator role asked for from ${NS}: refused by GitLabAwsPolicy team-payments`);
+  out(
+    `  ${green('✔')} federation ${KEYS_NS}/${KEYS_FED} (IAMUserAccessKeys): access key ${firstKey.id} → ${newKey.id} on rotate-now, the old key deleted at once;`,
+  );
+  out(`    the key pasted by hand in scope production reported by the legacy audit, the operator's own not`);
+  out(
+    `  ${green('✔')} ${KEYS_NS}/${KEYS_FED} migrated to OIDC: role ${migration.role}; ${migration.userGone ? 'the IAM user and its keys deleted' : 'the IAM user NOT deleted'}, ${migration.keyVariablesLeft === 0 ? 'no AWS key variable left' : `${migration.keyVariablesLeft} AWS key variable(s) left`} in ${KEYS_PROJECT}`,
+  );
+  const leaked = [...secretsSeen].filter((secret) => printed.some((line) => line.includes(secret)));
+  if (leaked.length) throw new Error(`the demo printed ${leaked.length} secret access key(s)`);
+  out(
+    `  ${green('✔')} no secret in this output: none of the ${secretsSeen.size} AWS_SECRET_ACCESS_KEY values GitLab held is in it`,
+  );
   out(`  Demo finished in ${((Date.now() - began) / 1000).toFixed(1)} s.`);
   if (interactive) {
     out();

@@ -58,6 +58,52 @@ describe('npm run demo (non-interactive)', () => {
     expect(output).toMatch(/gitlab-main\s+False\s+PENDING/);
     expect(output).toContain('a user with the Owner role in GitLab must complete the handshake');
     expect(output).toMatch(/gitlab-main\s+True\s+AVAILABLE/);
+    // Method IAMUserAccessKeys: the user and its key, NEXT ROTATION, the variables' flags.
+    expect(output).toMatch(/NAME\s+READY\s+REASON\s+ROLE\s+NEXT ROTATION\s+AGE/);
+    expect(output).toMatch(/reporting-batch\s+True\s+Ready\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s/);
+    expect(output).toMatch(
+      /reporting-batch\s+IAMUserAccessKeys\s+arn:aws:iam::123456789012:user\/gitlab\/reporting\/gitlab-reporting-batch\s+AKIA[A-Z0-9]{16}/,
+    );
+    expect(output).toMatch(/✔ UserReady\s+Ready/);
+    expect(output).toMatch(/✔ AccessKeyRotated\s+Rotated/);
+    expect(output).toMatch(/AWS_SECRET_ACCESS_KEY = \(hidden[^)]*\)\s+scope \*, masked, hidden, protected/);
+    expect(output).toMatch(/AWS_ACCESS_KEY_ID\s+= AKIA[A-Z0-9]{16}\s+scope \*, masked, protected/);
+    // The legacy audit: the pair pasted by hand in scope production, not the operator's own.
+    expect(output).toContain('- project reporting/batch AWS_ACCESS_KEY_ID (scope production)');
+    expect(output).toContain('- project reporting/batch AWS_SECRET_ACCESS_KEY (scope production)');
+    expect(output).not.toMatch(/- project reporting\/batch AWS_\w+ \(scope \*\)/);
+    expect(output).toContain('Event Warning LegacyCredentialsFound');
+    // rotate-now: a new key, the old one deleted at once, in GitLab and in IAM.
+    const [, oldKey, newKey] = /access key (AKIA\w{16}) → (AKIA\w{16}); next rotation/.exec(output) ?? [];
+    expect(oldKey).toBeDefined();
+    expect(newKey).not.toBe(oldKey);
+    expect(output).toContain(`${oldKey} was deleted at once`);
+    expect(output).toContain(`GitLab: AWS_ACCESS_KEY_ID = ${newKey}; AWS_SECRET_ACCESS_KEY replaced`);
+    // IAM lists only the new key after the rotation.
+    expect(output).toMatch(
+      new RegExp(
+        `gitlab-reporting-batch\\n\\s+${newKey}\\s+Active[^\\n]*\\n\\s+${oldKey} was deleted at once`,
+      ),
+    );
+    expect(output).toContain('Event Normal AccessKeyRevoked');
+    expect(output).toMatch(/IAM: .*CreateAccessKey, DeleteAccessKey/);
+    // The migration to OIDC: the role and ROLE_ARN first, then the user, its key and the key variables go.
+    expect(output).toMatch(
+      /reporting-batch\s+False\s+Propagating\s+arn:aws:iam::123456789012:role\/gitlab\/reporting\/gitlab-reporting-batch/,
+    );
+    expect(output).toMatch(
+      /reporting-batch\s+True\s+Ready\s+arn:aws:iam::123456789012:role\/gitlab\/reporting\/gitlab-reporting-batch/,
+    );
+    expect(output).toContain(
+      'IAM user arn:aws:iam::123456789012:user/gitlab/reporting/gitlab-reporting-batch: deleted, and its access keys with it',
+    );
+    expect(output).toContain(
+      'the IAM user and its keys deleted, no AWS key variable left in reporting/batch',
+    );
+    expect(output).toContain('Event Normal LegacyCredentialsRemoved');
+    // Never a secret: the demo checks its own output against what GitLab held, and the hand-made one.
+    expect(output).toMatch(/✔ no secret in this output: none of the [3-9] AWS_SECRET_ACCESS_KEY values/);
+    expect(output).not.toContain('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY');
     expect(output).toContain('Demo finished');
     // Non-interactive mode never waits for Enter.
     expect(output).not.toContain('[Enter]');

@@ -1,6 +1,7 @@
 // examples/: every manifest is accepted by the API server (schema, CEL rules,
 // defaults) with a server-side dry run against the testbed, and the GitLab CI
 // example matches the federation it goes with. The demo applies some for real.
+// The manifests and jobs of docs/migrate-keys-to-oidc.md are held to the same.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,10 +34,10 @@ describe('examples/', () => {
 
   it('has the examples the README promises', () => {
     const kinds = manifests.flatMap((f) => docsOf(f).map((d) => d.kind));
-    expect(kinds.filter((k) => k === 'GitLabAwsFederation')).toHaveLength(3);
+    expect(kinds.filter((k) => k === 'GitLabAwsFederation')).toHaveLength(4);
     expect(kinds.filter((k) => k === 'GitLabConnection')).toHaveLength(2);
     // A policy per team namespace (docs/tenancy.md).
-    expect(kinds.filter((k) => k === 'GitLabAwsPolicy')).toHaveLength(2);
+    expect(kinds.filter((k) => k === 'GitLabAwsPolicy')).toHaveLength(3);
     const all = manifests.flatMap(docsOf);
     const spec = (name: string) =>
       all.find((d) => d.metadata.name === name)?.spec as never as Record<
@@ -52,6 +53,30 @@ describe('examples/', () => {
     expect(all.some((d) => d.kind === 'Secret' && d.metadata.name === 'gitlab-ca')).toBe(true);
     expect(all.some((d) => d.kind === 'Secret' && d.metadata.name === 'gitlab-token')).toBe(true);
     expect(spec('gitlab-example').host).toMatchObject({ name: 'gitlab-example' });
+    // Keys for a GitLab AWS cannot reach: only team-reporting's policy allows them.
+    expect(spec('reporting-batch')).toMatchObject({
+      method: 'IAMUserAccessKeys',
+      rotation: { interval: '30d', gracePeriod: '1h' },
+      ciVariables: { target: { project: 'reporting/batch' }, protected: true },
+    });
+    const methods = (name: string) =>
+      (
+        all.find((d) => d.kind === 'GitLabAwsPolicy' && d.metadata.name === name)!.spec as {
+          methods?: string[];
+        }
+      ).methods ?? ['OIDC'];
+    expect(methods('team-reporting')).toEqual(['IAMUserAccessKeys', 'OIDC']);
+    expect(methods('team-payments')).toEqual(['OIDC']);
+    expect(methods('team-pipelines')).toEqual(['OIDC']);
+    const reporting = all.find((d) => d.metadata.name === 'reporting-batch')!;
+    expect(
+      all.some(
+        (d) =>
+          d.kind === 'Secret' &&
+          d.metadata.name === 'gitlab-token' &&
+          d.metadata.namespace === reporting.metadata.namespace,
+      ),
+    ).toBe(true);
   });
 
   for (const file of manifests) {
@@ -121,3 +146,55 @@ function tokens(ci: Record<string, { id_tokens?: Record<string, { aud: string }>
     ...new Set(Object.values(ci).flatMap((job) => Object.values(job?.id_tokens ?? {}).map((t) => t.aud))),
   ];
 }
+
+describe('docs/migrate-keys-to-oidc.md', () => {
+  const DOC = fileURLToPath(new URL('../../docs/migrate-keys-to-oidc.md', import.meta.url));
+  // A block inside a list item is indented: take the indentation of its first line off every line.
+  const dedent = (text: string) => text.replace(new RegExp(`^${/^ */.exec(text)![0]}`, 'gm'), '');
+  const blocks = [...readFileSync(DOC, 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) =>
+    parse(dedent(m[1]!)),
+  ) as Record<string, unknown>[];
+  const feds = blocks.filter((b) => b.kind === 'GitLabAwsFederation') as unknown as Doc[];
+  const jobs = blocks.filter((b) => !b.kind) as Record<string, { script: string[]; id_tokens?: object }>[];
+
+  it('shows the federation before (keys) and after (OIDC), both accepted by the API server', async () => {
+    expect(feds.map((f) => (f.spec as { method: string }).method)).toEqual(['IAMUserAccessKeys', 'OIDC']);
+    expect(feds[0]!.metadata).toEqual(feds[1]!.metadata);
+    expect(feds[0]!.spec!.ciVariables).toEqual(feds[1]!.spec!.ciVariables);
+    for (const f of feds) {
+      const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: JSON.stringify(f) });
+      expect(r.code, r.stderr).toBe(0);
+    }
+  });
+
+  it('both are allowed by the policy of their namespace in examples/01-policies.yaml', () => {
+    const all = manifests.flatMap(docsOf);
+    const policies = all
+      .filter((d) => d.kind === 'GitLabAwsPolicy')
+      .map((d) => ({ name: d.metadata.name, spec: d.spec as unknown as GitLabAwsPolicySpec }));
+    const labels = all.find((d) => d.kind === 'Namespace' && d.metadata.name === feds[0]!.metadata.namespace)!
+      .metadata as { labels?: Record<string, string> };
+    for (const f of feds) {
+      const verdict = evaluateFederation({
+        resource: { namespace: f.metadata.namespace!, name: f.metadata.name, spec: f.spec as never },
+        namespaceLabels: labels.labels ?? {},
+        policies,
+        defaultRegion: undefined,
+      });
+      expect(verdict, (f.spec as { method: string }).method).toMatchObject({ allowed: true });
+    }
+  });
+
+  it("its jobs ask for the federation's audience; the last uses ROLE_ARN and no key", () => {
+    const aud = (feds[1]!.spec as { gitlab: { url: string } }).gitlab.url;
+    expect(jobs.length).toBe(3);
+    const [before, during, after] = jobs.map((j) => Object.values(j)[0]!);
+    expect(before!.id_tokens).toBeUndefined();
+    for (const job of [during!, after!]) {
+      expect(job.id_tokens).toEqual({ AWS_ID_TOKEN: { aud } });
+    }
+    expect(JSON.stringify(during)).toContain('$ROLE_ARN');
+    expect(JSON.stringify(after)).toMatch(/AWS_ROLE_ARN":"\$ROLE_ARN/);
+    expect(JSON.stringify(after)).not.toMatch(/AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/);
+  });
+});

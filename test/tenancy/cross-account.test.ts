@@ -10,18 +10,25 @@
 // names. The tests read that record through moto's own introspection API
 // (/moto-api/data.json) — the request as STS received it over the wire — and
 // find the IAM resources in the other account.
+//
+// This file runs its own moto: moto 5.2.5's data.json answers HTTP 500 for good
+// once any IAM user was deleted (it reads every attribute of every instance it
+// ever made, deleted ones included, and one of a deleted user's raises), and
+// other test files delete users in the shared one.
 
 import {
   CreateRoleCommand,
-  DeleteOpenIDConnectProviderCommand,
   GetOpenIDConnectProviderCommand,
   GetRoleCommand,
   IAMClient,
 } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { externalIdFor, sessionNameFor } from '../../src/adapters/aws/clients.ts';
+import { type Moto, startMoto } from '../../testbed/moto.ts';
+import { type MotoIamProxy, startMotoIamProxy } from '../../testbed/moto-iam-proxy.ts';
 import type { OperatorProcess } from '../../testbed/operator-process.ts';
+import { waitFor } from '../../testbed/processes.ts';
 import {
   apply,
   createTokenSecret,
@@ -37,22 +44,37 @@ import { createNamespace, kubectl } from '../harness/kube.ts';
 const TARGET_ACCOUNT = '210987654321';
 const CLUSTER_ID = 'itest-xacct';
 
-/** Every AssumeRole moto answered, as it recorded it. */
+let moto: Moto;
+let proxy: MotoIamProxy;
+
+/**
+ * Every AssumeRole moto answered, as it recorded it. A read that moto answers with
+ * HTTP 500 (it walks its state unlocked, so a write at the same moment can break it)
+ * is tried again.
+ */
 async function assumedRoles(): Promise<
   { role_arn: string; session_name: string; external_id: string | null; arn: string }[]
 > {
-  const data = (await (await fetch(`${inject('motoUrl')}/moto-api/data.json`)).json()) as {
+  type Data = {
     sts?: {
       AssumedRole?: { role_arn: string; session_name: string; external_id: string | null; arn: string }[];
     };
   };
+  const data = await waitFor(
+    'moto-api/data.json',
+    async () => {
+      const res = await fetch(`${moto.url}/moto-api/data.json`);
+      return res.ok ? ((await res.json()) as Data) : undefined;
+    },
+    { timeoutMs: 10_000 },
+  );
   return data.sts?.AssumedRole ?? [];
 }
 
 /** IAM in the target account: moto hands out that account's credentials for any role ARN in it. */
 async function targetAccountIam(): Promise<IAMClient> {
   const sts = new STSClient({
-    endpoint: inject('motoUrl'),
+    endpoint: moto.url,
     region: REGION,
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   });
@@ -63,7 +85,7 @@ async function targetAccountIam(): Promise<IAMClient> {
     }),
   );
   return new IAMClient({
-    endpoint: inject('motoUrl'),
+    endpoint: moto.url,
     region: REGION,
     credentials: {
       accessKeyId: out.Credentials!.AccessKeyId!,
@@ -82,6 +104,8 @@ describe('AssumeRole names the tenant: ExternalId and session name per namespace
   let targetArn: string;
 
   beforeAll(async () => {
+    moto = await startMoto();
+    proxy = await startMotoIamProxy(moto.url);
     gitlab = await startGitLab();
     nsA = await createNamespace('xacct-a');
     // 63 characters, the longest namespace name: the session name must be cut.
@@ -111,16 +135,13 @@ describe('AssumeRole names the tenant: ExternalId and session name per namespace
       }),
     );
     targetArn = role.Role!.Arn!;
-    op = startOperator(`${nsA},${nsB}`, gitlab, { args: ['--cluster-id', CLUSTER_ID] });
+    op = startOperator(`${nsA},${nsB}`, gitlab, { args: ['--cluster-id', CLUSTER_ID], iamUrl: proxy.url });
   });
   afterAll(async () => {
     await op?.stop('SIGKILL');
-    // moto outlives this file: the target account's provider goes with the fake.
-    const arn = `arn:aws:iam::${TARGET_ACCOUNT}:oidc-provider/${gitlab?.fake.url.replace('https://', '')}`;
-    await iam
-      ?.send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn }))
-      .catch(() => undefined);
     await gitlab?.close();
+    await proxy?.close();
+    await moto?.stop();
   });
 
   it('acts in the other account, through one session per namespace, each with its ExternalId', async () => {

@@ -6,7 +6,15 @@ import type { GitLabAwsFederation } from '../../api/v1alpha1/index.ts';
 import type { Reconciler } from '../../runtime/reconcile/controller.ts';
 import { done, type Outcome } from '../../runtime/reconcile/outcome.ts';
 import { runSteps, type Step } from '../../runtime/reconcile/steps.ts';
-import { REASONS } from './conditions.ts';
+import {
+  ACCESS_KEY_ROTATED,
+  IDENTITY_PROVIDER_READY,
+  ISSUER_DISCOVERABLE,
+  REASONS,
+  REFS_PROTECTED,
+  ROLE_READY,
+  USER_READY,
+} from './conditions.ts';
 import { finalizeFederation } from './delete.ts';
 import { type Ctx, type FederationDeps, type FederationState, newState, SharedFacts } from './state.ts';
 import { accessStep } from './steps/access.ts';
@@ -56,6 +64,14 @@ const KEY_STEPS: Step<FederationState>[] = [
   legacyRemovalStep,
 ];
 
+/**
+ * The conditions only one method's steps own: after a switch of method the
+ * other method's are removed at once, so none tells of a role or a key the
+ * spec no longer asks for.
+ */
+const ONLY_OIDC = [ISSUER_DISCOVERABLE, IDENTITY_PROVIDER_READY, ROLE_READY, REFS_PROTECTED];
+const ONLY_KEYS = [USER_READY, ACCESS_KEY_ROTATED];
+
 export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
   private readonly deps: FederationDeps;
   private readonly shared = new SharedFacts();
@@ -67,6 +83,7 @@ export class FederationReconciler implements Reconciler<GitLabAwsFederation> {
   async reconcile(ctx: Ctx): Promise<Outcome> {
     const s = newState(ctx, this.deps, this.shared);
     const steps = s.r.keys ? KEY_STEPS : OIDC_STEPS;
+    for (const type of s.r.keys ? ONLY_OIDC : ONLY_KEYS) ctx.conditions.remove(type);
     try {
       const outcome = (await runSteps(steps, s, ctx)) ?? done(REASONS.ready, readyMessage(s), s.dueInMs);
       this.shared.refusedTokens.delete(ctx.obj.metadata.uid ?? '');

@@ -4,10 +4,13 @@
 // audience added under another audience, GitLab instance or account. Nothing
 // the federation made is left behind usable; an audience stays while another
 // federation uses it.
+
+import { describeTarget } from '../../../adapters/gitlab/client.ts';
 import type { GitLabAwsFederation } from '../../../api/v1alpha1/index.ts';
 import { providerUrlOf } from '../../../policy/trust-policy.ts';
 import { next, type Step } from '../../../runtime/reconcile/steps.ts';
 import { deleteOwnedVariables, deleteRole, deleteUser, releaseAudience } from '../cleanup.ts';
+import { CI_VARIABLES_READY, REASONS } from '../conditions.ts';
 import { resolve } from '../defaults.ts';
 import { KEY_VARIABLES } from '../rotation.ts';
 import { type FederationState, gitlabOf, providerKey } from '../state.ts';
@@ -34,8 +37,17 @@ export const retireStep: Step<FederationState> = {
     if (retiring.users?.length && !s.r.keys && s.variables) {
       // Method OIDC now: the key variables went out of use with the user.
       const gitlab = (await gitlabOf(s))!;
-      s.changes.push(...(await deleteOwnedVariables(gitlab, s.variables.target, s.r.owner, KEY_VARIABLES)));
+      const { target } = s.variables;
+      s.changes.push(...(await deleteOwnedVariables(gitlab, target, s.r.owner, KEY_VARIABLES)));
       s.status.ciVariables = s.status.ciVariables?.filter((v) => !KEY_VARIABLES.includes(v.key));
+      if (s.ctx.conditions.current(CI_VARIABLES_READY)?.status === 'True') {
+        s.ctx.conditions.set(
+          CI_VARIABLES_READY,
+          true,
+          REASONS.written,
+          `${(s.status.ciVariables ?? []).map((v) => v.key).join(', ')} written to ${describeTarget(target)}`,
+        );
+      }
     }
     for (const old of retiring.audiences ?? []) {
       const inUse = old.providerArn === s.status.identityProviderArn && old.audience === s.status.audience;
