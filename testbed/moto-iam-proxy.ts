@@ -24,6 +24,14 @@
 //   exceeded"), `ServiceFailure` (HTTP 500) or `AccessDenied` (HTTP 403, a
 //   permission the caller lacks), for a number of requests
 //   (`times`) and/or at random (`probability`), and counts them (`hits`);
+// - holds requests (`type: 'hold'`), to cut a caller off in the middle of a
+//   call: a test SIGKILLs the operator once the handle's `arrived` resolves.
+//   With `forward: true` the request is carried out first (the call took
+//   effect, its answer is lost), with `forward: false` it never is (the cut
+//   came before the call). A held request ends when its caller goes away
+//   (nothing more happens, nothing is kept in `answers`), on `release()` (it
+//   goes on as if never held: carried out if it was not yet, and answered),
+//   or on `close()`. Any fault can be limited to one IAM user (`user`);
 // - keeps the answers to the actions a test names (`keepAnswers`), body and
 //   all, in `answers`: what the caller was told, e.g. every secret
 //   `iam:CreateAccessKey` ever handed out, for tests that look for it later.
@@ -38,13 +46,22 @@ import {
   request as httpRequest,
   type IncomingHttpHeaders,
   type IncomingMessage,
+  type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface MotoIamFault {
   /** `iam:CreateRole`, `sts:AssumeRoleWithWebIdentity` or just `CreateRole`; every action when left out. */
   action?: string;
-  type: 'throttle' | 'server-error' | 'access-denied';
+  /** Only requests whose `UserName` parameter is this (a user's own calls); any request when left out. */
+  user?: string;
+  type: 'throttle' | 'server-error' | 'access-denied' | 'hold';
+  /**
+   * For `hold`: whether the held request is carried out (before it is held:
+   * the call takes effect and only its answer is kept from the caller) or
+   * not (the call never happens, unless `release()` lets it go on). Default false.
+   */
+  forward?: boolean;
   /** How many matching requests get the fault; unlimited (until `clear()`) when left out. */
   times?: number;
   /**
@@ -62,9 +79,16 @@ export interface MotoIamAnswer {
   body: string;
 }
 
-/** What `faults.add` returns: how many requests the fault has answered so far. */
+/** What `faults.add` returns: how many requests the fault has answered (or held) so far, and when the first came. */
 export interface MotoIamFaultHandle {
   readonly hits: number;
+  /**
+   * Resolves when the fault first applies: for `hold`, once the request is
+   * held (with `forward: true`, after it was carried out).
+   */
+  readonly arrived: Promise<void>;
+  /** Lets the requests this `hold` holds, and any it holds later, go on as if never held. */
+  release(): void;
 }
 
 export interface MotoIamProxy {
@@ -146,15 +170,16 @@ export async function startMotoIamProxy(
   const actions: string[] = [];
   const answers: MotoIamAnswer[] = [];
   const keep = new Set(options.keepAnswers ?? []);
-  const faults: Array<MotoIamFault & { left: number; hits: number }> = [];
+  const faults: FaultEntry[] = [];
   const lock = new ReadWriteLock();
 
-  const takeFault = (action: string): MotoIamFault | undefined => {
+  const takeFault = (action: string, user: string | null): FaultEntry | undefined => {
     const bare = action.slice(action.indexOf(':') + 1);
     const fault = faults.find(
       (f) =>
         f.left > 0 &&
         (f.action === undefined || f.action === action || f.action === bare) &&
+        (f.user === undefined || f.user === user) &&
         (f.probability === undefined || Math.random() < f.probability),
     );
     if (fault) {
@@ -172,10 +197,37 @@ export async function startMotoIamProxy(
       const service = serviceOf(req.headers, params);
       const action = actionName ? `${service}:${actionName}` : undefined;
       if (action) actions.push(action);
+      /** What the proxy answers when no fault applies: its own actions, else moto's answer. */
+      const answer = async (): Promise<Reply> => {
+        if (
+          action === 'iam:AddClientIDToOpenIDConnectProvider' ||
+          action === 'iam:RemoveClientIDFromOpenIDConnectProvider'
+        ) {
+          const name = actionName as string;
+          return lock.exclusive(() =>
+            changeClientIds(target, ownAuth(req.headers), name, params).catch((err: unknown) => {
+              if (err instanceof IamError) return errorReply('iam', err);
+              throw err;
+            }),
+          );
+        }
+        if (action && USER_BOUNDARY_ACTIONS.has(action)) {
+          return lock.shared(() =>
+            userBoundary(target, ownAuth(req.headers), actionName as string, params, () =>
+              forward(target, req, body),
+            ),
+          );
+        }
+        return lock.shared(() => forward(target, req, body));
+      };
 
       let reply: Reply;
-      const fault = action ? takeFault(action) : undefined;
-      if (fault) {
+      const fault = action ? takeFault(action, params.get('UserName')) : undefined;
+      if (fault?.type === 'hold') {
+        const held = await hold(fault, res, answer);
+        if (!held) return; // the caller went away: nothing to answer
+        reply = held;
+      } else if (fault) {
         const error = {
           throttle: new IamError(400, 'Throttling', 'Rate exceeded'),
           'server-error': new IamError(500, 'ServiceFailure', 'Injected service failure (moto-iam-proxy)'),
@@ -185,26 +237,10 @@ export async function startMotoIamProxy(
             `User: arn:aws:iam::123456789012:user/operator is not authorized to perform: ${action} (moto-iam-proxy)`,
           ),
         }[fault.type];
+        fault.arrive();
         reply = errorReply(service, error);
-      } else if (
-        action === 'iam:AddClientIDToOpenIDConnectProvider' ||
-        action === 'iam:RemoveClientIDFromOpenIDConnectProvider'
-      ) {
-        const name = actionName as string;
-        reply = await lock.exclusive(() =>
-          changeClientIds(target, ownAuth(req.headers), name, params).catch((err: unknown) => {
-            if (err instanceof IamError) return errorReply('iam', err);
-            throw err;
-          }),
-        );
-      } else if (action && USER_BOUNDARY_ACTIONS.has(action)) {
-        reply = await lock.shared(() =>
-          userBoundary(target, ownAuth(req.headers), actionName as string, params, () =>
-            forward(target, req, body),
-          ),
-        );
       } else {
-        reply = await lock.shared(() => forward(target, req, body));
+        reply = await answer();
       }
       if (action && keep.has(action))
         answers.push({ action, status: reply.status, body: reply.body.toString() });
@@ -227,12 +263,28 @@ export async function startMotoIamProxy(
     answers,
     faults: {
       add: (fault) => {
-        const entry = { ...fault, left: fault.times ?? Number.POSITIVE_INFINITY, hits: 0 };
+        let arrive = () => {};
+        const arrived = new Promise<void>((resolve) => {
+          arrive = resolve;
+        });
+        let release = () => {};
+        const released = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        const entry: FaultEntry = {
+          ...fault,
+          left: fault.times ?? Number.POSITIVE_INFINITY,
+          hits: 0,
+          arrive,
+          released,
+        };
         faults.push(entry);
         return {
           get hits() {
             return entry.hits;
           },
+          arrived,
+          release,
         };
       },
       clear: () => {
@@ -245,6 +297,33 @@ export async function startMotoIamProxy(
         server.closeAllConnections();
       }),
   };
+}
+
+interface FaultEntry extends MotoIamFault {
+  left: number;
+  hits: number;
+  /** Resolves the handle's `arrived`. */
+  arrive: () => void;
+  /** Resolves on the handle's `release()`. */
+  released: Promise<void>;
+}
+
+/**
+ * Holds a request until its caller goes away (undefined: nothing is
+ * answered, and a request not forwarded is never carried out) or the fault
+ * is released (the answer, the request carried out now if it was not yet).
+ */
+async function hold(
+  fault: FaultEntry,
+  res: ServerResponse,
+  answer: () => Promise<Reply>,
+): Promise<Reply | undefined> {
+  const gone = new Promise<false>((resolve) => res.once('close', () => resolve(false)));
+  const early = fault.forward ? await answer() : undefined;
+  fault.arrive();
+  const released = await Promise.race([fault.released.then(() => true as const), gone]);
+  if (!released) return undefined;
+  return early ?? (await answer());
 }
 
 // ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // The moto IAM proxy, through the real AWS SDK: it supplies the two OIDC
 // client ID actions and the user permissions boundaries moto lacks, forwards
-// everything else, records actions and injects faults.
+// everything else, records actions, injects faults and holds calls.
 import { randomUUID } from 'node:crypto';
 import {
   AddClientIDToOpenIDConnectProviderCommand,
@@ -481,6 +481,109 @@ describe('fault injection at random (probability)', () => {
     ]);
     expect(always.hits).toBe(2);
     once.destroy();
+  });
+});
+
+describe('holding a call (type hold)', () => {
+  const role = () => `held-${randomUUID().slice(0, 8)}`;
+  const create = (name: string, signal?: AbortSignal) =>
+    iam.send(
+      new CreateRoleCommand({
+        RoleName: name,
+        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
+      }),
+      { abortSignal: signal },
+    );
+  const roleExists = (name: string) =>
+    iam.send(new GetRoleCommand({ RoleName: name })).then(
+      () => true,
+      (e: unknown) => (e instanceof NoSuchEntityException ? false : Promise.reject(e)),
+    );
+  /** The caller goes away, as a SIGKILLed operator does: its connection closes. */
+  const gone = async (call: Promise<unknown>, abort: AbortController) => {
+    abort.abort();
+    await call.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+  };
+
+  it('not forwarded: the call never reaches moto when its caller goes away', async () => {
+    const name = role();
+    const held = proxy.faults.add({ action: 'CreateRole', type: 'hold', forward: false, times: 1 });
+    const abort = new AbortController();
+    const call = create(name, abort.signal);
+    await held.arrived;
+    expect(held.hits).toBe(1);
+    await gone(call, abort);
+    expect(await roleExists(name)).toBe(false);
+    // Dropped with its caller, not still waiting: a release has nothing left to let go.
+    held.release();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await roleExists(name)).toBe(false);
+  });
+
+  it('forwarded: moto carries the call out before it is held; the caller gets no answer', async () => {
+    const name = role();
+    const held = proxy.faults.add({ action: 'CreateRole', type: 'hold', forward: true, times: 1 });
+    const abort = new AbortController();
+    let answered = false;
+    const call = create(name, abort.signal).then(() => {
+      answered = true;
+    });
+    await held.arrived;
+    expect(await roleExists(name)).toBe(true);
+    expect(answered).toBe(false);
+    await gone(call, abort);
+    expect(answered).toBe(false);
+  });
+
+  it('release() lets a held call go on, to moto and back', async () => {
+    const name = role();
+    const held = proxy.faults.add({ action: 'CreateRole', type: 'hold', times: 1 });
+    const call = create(name);
+    await held.arrived;
+    expect(await roleExists(name)).toBe(false);
+    held.release();
+    expect((await call).Role?.RoleName).toBe(name);
+    await iam.send(new DeleteRoleCommand({ RoleName: name }));
+  });
+
+  it("holds only the named user's calls", async () => {
+    const [mine, other] = [`held-${randomUUID().slice(0, 8)}`, `free-${randomUUID().slice(0, 8)}`];
+    await Promise.all([mine, other].map((u) => iam.send(new CreateUserCommand({ UserName: u }))));
+    const held = proxy.faults.add({ action: 'CreateAccessKey', user: mine, type: 'hold', times: 1 });
+    const made = await iam.send(new CreateAccessKeyCommand({ UserName: other }));
+    expect(made.AccessKey?.UserName).toBe(other);
+    expect(held.hits).toBe(0);
+  });
+
+  it('keeps in answers only what reached the caller: not an answer lost with it, a released one yes', async () => {
+    const keeping = await startMotoIamProxy(inject('motoUrl'), { keepAnswers: ['iam:CreateAccessKey'] });
+    const client = new IAMClient(clientConfig(keeping.url, 1));
+    try {
+      const user = `held-${randomUUID().slice(0, 8)}`;
+      await client.send(new CreateUserCommand({ UserName: user }));
+      const lost = keeping.faults.add({ action: 'CreateAccessKey', type: 'hold', forward: true, times: 1 });
+      const abort = new AbortController();
+      const call = client.send(new CreateAccessKeyCommand({ UserName: user }), { abortSignal: abort.signal });
+      await lost.arrived;
+      await gone(call, abort);
+      expect(keeping.answers).toEqual([]);
+      const released = keeping.faults.add({
+        action: 'CreateAccessKey',
+        type: 'hold',
+        forward: true,
+        times: 1,
+      });
+      const delivered = client.send(new CreateAccessKeyCommand({ UserName: user }));
+      await released.arrived;
+      released.release();
+      const id = (await delivered).AccessKey?.AccessKeyId;
+      expect(keeping.answers).toHaveLength(1);
+      expect(keeping.answers[0]?.body).toContain(`<AccessKeyId>${id}</AccessKeyId>`);
+    } finally {
+      client.destroy();
+      await keeping.close();
+    }
   });
 });
 

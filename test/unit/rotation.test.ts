@@ -122,3 +122,101 @@ describe('planKeys', () => {
     expect(planKeys(o)).toMatchObject({ foreign: [{ id: 'H' }], orphans: [], rotate: undefined });
   });
 });
+
+// A rotate-now rotation cut short by a SIGKILL, at each point of its calls
+// (test/federation/rotation-crash.test.ts runs the same end to end): the
+// rotation's record names the value it answers, so the next reconcile still
+// deletes the replaced key at once rather than keeping it for the grace period.
+describe('planKeys: the rotate-now value a rotation answers (revoke)', () => {
+  const revoking = { startedAt: now.toISOString(), reason: 'RotateNow', keysBefore: ['A'], rotateNow: 'x' };
+  const live = { keys: [key('A', DAY)], publishedId: 'A', secretPublished: true };
+  const cases: { name: string; o: Partial<Observed>; rotate?: string; finish: boolean; revoke?: string }[] = [
+    {
+      name: 'a new value: a rotation that revokes it',
+      o: { ...live, stored: { id: 'A' }, rotateNow: 'x' },
+      rotate: 'RotateNow',
+      finish: false,
+      revoke: 'x',
+    },
+    {
+      name: 'a value answered: nothing',
+      o: { ...live, stored: { id: 'A', revoked: { rotateNow: 'x', at: now.toISOString() } }, rotateNow: 'x' },
+      finish: false,
+    },
+    {
+      name: 'an interval rotation: the replaced key stays for its grace period',
+      o: { ...live, keys: [key('A', 30 * DAY)], stored: { id: 'A' } },
+      rotate: 'Interval',
+      finish: false,
+    },
+    {
+      // Killed right after the checkpoint, or in a CreateAccessKey that did not reach IAM.
+      name: 'killed before the key was made: resumed, and still revokes',
+      o: { ...live, stored: { id: 'A', rotation: revoking }, rotateNow: 'x' },
+      rotate: 'RotateNow',
+      finish: false,
+      revoke: 'x',
+    },
+    {
+      // Killed in a CreateAccessKey that took effect, or in the write of the secret.
+      name: 'killed before GitLab named the new key: resumed (B is an orphan), and still revokes',
+      o: {
+        ...live,
+        keys: [key('A', DAY), key('B')],
+        stored: { id: 'A', rotation: revoking },
+        rotateNow: 'x',
+      },
+      rotate: 'RotateNow',
+      finish: false,
+      revoke: 'x',
+    },
+    {
+      // Killed in the write of the ID, the read-back, or a DeleteAccessKey of A that did not reach IAM.
+      name: 'killed once GitLab named the new key: finished, and still revokes',
+      o: {
+        keys: [key('A', DAY), key('B')],
+        publishedId: 'B',
+        secretPublished: true,
+        stored: { id: 'A', rotation: revoking },
+        rotateNow: 'x',
+      },
+      finish: true,
+      revoke: 'x',
+    },
+    {
+      // Killed in a DeleteAccessKey of A that took effect.
+      name: 'killed after the old key was deleted: finished, and still revokes',
+      o: {
+        keys: [key('B')],
+        publishedId: 'B',
+        secretPublished: true,
+        stored: { id: 'A', rotation: revoking },
+        rotateNow: 'x',
+      },
+      finish: true,
+      revoke: 'x',
+    },
+    {
+      name: 'a newer value came meanwhile: the recorded one is answered first, the newer one next',
+      o: {
+        keys: [key('A', DAY), key('B')],
+        publishedId: 'B',
+        secretPublished: true,
+        stored: { id: 'A', rotation: revoking },
+        rotateNow: 'y',
+      },
+      finish: true,
+      revoke: 'x',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const plan = planKeys(observe(c.o));
+      expect({ rotate: plan.rotate, finish: plan.finish, revoke: plan.revoke }).toEqual({
+        rotate: c.rotate,
+        finish: c.finish,
+        revoke: c.revoke,
+      });
+    });
+  }
+});

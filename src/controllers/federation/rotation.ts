@@ -9,7 +9,9 @@
 // - the secret is written to GitLab before the key ID, so GitLab naming a key
 //   made by the rotation means it holds that key's secret as well;
 // - a key the rotation made that GitLab does not name has lost its secret (it
-//   existed only in the process that died) and is deleted.
+//   existed only in the process that died) and is deleted;
+// - the rotate-now value a rotation answers is in its record, so a resumed
+//   or finished rotation still deletes the key it replaces at once.
 import type { AccessKey } from '../../adapters/aws/iam.ts';
 import type { GitLabAwsFederationStatus } from '../../api/v1alpha1/index.ts';
 
@@ -49,6 +51,12 @@ export interface KeyPlan {
   expired: AccessKey | undefined;
   /** Why a (new or resumed) rotation must run now; undefined when none is due. */
   rotate: RotationReason | undefined;
+  /**
+   * The gitlab-aws.io/rotate-now value the rotation (new, resumed or being
+   * finished) answers: the key it replaces is deleted at once instead of
+   * after the grace period. Undefined when no rotation runs or none was asked.
+   */
+  revoke: string | undefined;
   /** Keys of the user the operator did not make. */
   foreign: AccessKey[];
 }
@@ -78,7 +86,10 @@ export function planKeys(o: Observed): KeyPlan {
     else if (revocationAsked(o.rotateNow, stored)) rotate = 'RotateNow';
     else if (now.getTime() >= dueAt(live, o.intervalMs).getTime()) rotate = 'Interval';
   }
-  return { live, finish, orphans, expired, rotate, foreign };
+  // Once recorded, the value no longer counts as asked (revocationAsked): the record says it.
+  const asked = revocationAsked(o.rotateNow, stored) ? o.rotateNow : undefined;
+  const revoke = rotate || finish ? (rotation?.rotateNow ?? asked) : undefined;
+  return { live, finish, orphans, expired, rotate, revoke, foreign };
 }
 
 /** A rotate-now value not answered yet. */

@@ -29,7 +29,6 @@ import {
   dueAt,
   MIN_INTERVAL_MS,
   planKeys,
-  revocationAsked,
   SECRET_ACCESS_KEY,
 } from '../rotation.ts';
 import { type FederationState, gitlabOf } from '../state.ts';
@@ -112,7 +111,7 @@ export const accessKeyStep: Step<FederationState> = {
           startedAt: now.toISOString(),
           reason: plan.rotate,
           keysBefore: keys.map((k) => k.id),
-          rotateNow: revocationAsked(rotateNow, stored) ? rotateNow : undefined,
+          rotateNow: plan.revoke,
         });
         await s.ctx.checkpoint();
       }
@@ -158,9 +157,8 @@ export const accessKeyStep: Step<FederationState> = {
     if (plan.rotate || plan.finish) {
       // The rotation is over: the old key stays for its grace period, so that jobs that started with it
       // finish, or is deleted at once when revoked: by the rotate-now value its record answers (also when
-      // a GitLab write failed or a restart came between, and revocationAsked no longer says yes for it), or
-      // by one set while it ran.
-      const revoke = key.rotation?.rotateNow ?? (revocationAsked(rotateNow, stored) ? rotateNow : undefined);
+      // a GitLab write failed or a restart came between), or by one set while it ran (planKeys).
+      const revoke = plan.revoke;
       const old = keys.filter((k) => k.id !== live!.id && (k.id === stored.id || k.id === seen.id));
       for (const k of old) {
         if (revoke) {
@@ -171,12 +169,14 @@ export const accessKeyStep: Step<FederationState> = {
         }
       }
       if (revoke) {
-        key.revoked = compact({ rotateNow: revoke, at: now.toISOString(), id: old[0]?.id });
+        // The key replaced: deleted just now, or already by the run a restart cut short.
+        const replaced = old[0]?.id ?? (stored.id !== live!.id ? stored.id : undefined);
+        key.revoked = compact({ rotateNow: revoke, at: now.toISOString(), id: replaced });
         s.ctx.events.event(
           s.fed,
           'Normal',
           'AccessKeyRevoked',
-          `${ROTATE_NOW_ANNOTATION} ${revoke}: access key ${live!.id} replaced ${old[0] ? `access key ${old[0].id}, which is deleted` : 'no earlier key'}`,
+          `${ROTATE_NOW_ANNOTATION} ${revoke}: access key ${live!.id} replaced ${replaced ? `access key ${replaced}, which is deleted` : 'no earlier key'}`,
         );
       }
       delete key.rotation;
