@@ -9,6 +9,7 @@ import {
   DeleteOpenIDConnectProviderCommand,
   GetOpenIDConnectProviderCommand,
   GetRoleCommand,
+  GetUserCommand,
   IAMClient,
 } from '@aws-sdk/client-iam';
 import { CustomObjectsApi } from '@kubernetes/client-node';
@@ -216,6 +217,18 @@ export function federationSpec(gitlab: GitLabInstance, overrides: Record<string,
   };
 }
 
+/** The smallest spec of method IAMUserAccessKeys: the key into payments/api, region eu-west-1. */
+export function keysSpec(gitlab: GitLabInstance, overrides: Record<string, unknown> = {}) {
+  return {
+    gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+    aws: { region: REGION },
+    method: 'IAMUserAccessKeys',
+    iamUser: {},
+    ciVariables: { target: { project: 'payments/api' } },
+    ...overrides,
+  };
+}
+
 /** The ARN of the IAM OIDC provider for an issuer in moto's account. */
 export const providerArnOf = (issuer: string) =>
   `arn:aws:iam::123456789012:oidc-provider/${issuer.replace('https://', '')}`;
@@ -232,6 +245,8 @@ async function exists(get: () => Promise<unknown>): Promise<boolean> {
 }
 export const roleExists = (name: string) =>
   exists(() => iamClient().send(new GetRoleCommand({ RoleName: name })));
+export const userExists = (name: string) =>
+  exists(() => iamClient().send(new GetUserCommand({ UserName: name })));
 export const providerExists = (arn: string) =>
   exists(() => iamClient().send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn })));
 

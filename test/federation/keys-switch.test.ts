@@ -2,12 +2,10 @@
 // (docs/migrate-keys-to-oidc.md): what the new method needs is made first, what
 // the old one made goes once the federation is Ready, and no condition of the
 // old method stays behind. Its own IAM proxy records the order of the calls.
-import { GetUserCommand } from '@aws-sdk/client-iam';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { type MotoIamProxy, startMotoIamProxy } from '../../testbed/moto-iam-proxy.ts';
-import { apply, federation, iamClient, perTestSetUp, roleExists, waitForCondition } from './env.ts';
+import { apply, federation, perTestSetUp, roleExists, userExists, waitForCondition } from './env.ts';
 
-const iam = iamClient();
 const setUp = perTestSetUp();
 const proxies: MotoIamProxy[] = [];
 afterAll(async () => {
@@ -16,12 +14,6 @@ afterAll(async () => {
 
 const BOUNDARY = 'arn:aws:iam::123456789012:policy/gitlab-boundary';
 const TARGET = { project: 'payments/api' };
-
-const userExists = (name: string) =>
-  iam.send(new GetUserCommand({ UserName: name })).then(
-    () => true,
-    (err: Error) => (/NoSuchEntity/.test(err.name) ? false : Promise.reject(err)),
-  );
 
 async function start(prefix: string) {
   const proxy = await startMotoIamProxy(inject('motoUrl'));

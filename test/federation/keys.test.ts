@@ -26,9 +26,11 @@ import {
   federation,
   getFederation,
   iamClient,
+  keysSpec,
   perTestSetUp,
   REGION,
   roleExists,
+  userExists,
   waitForCondition,
 } from './env.ts';
 
@@ -39,26 +41,11 @@ afterAll(async () => {
   await Promise.all(cleanups.map((c) => c()));
 });
 
-const keySpec = (gitlab: { fake: { url: string } }, overrides: Record<string, unknown> = {}) => ({
-  gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
-  aws: { region: 'eu-west-1' },
-  method: 'IAMUserAccessKeys',
-  iamUser: {},
-  ciVariables: { target: { project: 'payments/api' } },
-  ...overrides,
-});
-
 const keysOf = async (user: string) =>
   ((await iam.send(new ListAccessKeysCommand({ UserName: user }))).AccessKeyMetadata ?? []).map((k) => ({
     id: k.AccessKeyId!,
     status: k.Status!,
   }));
-
-const userExists = async (name: string) =>
-  iam.send(new GetUserCommand({ UserName: name })).then(
-    () => true,
-    (err: Error) => (/NoSuchEntity/.test(err.name) ? false : Promise.reject(err)),
-  );
 
 describe('method IAMUserAccessKeys', () => {
   it('makes the user and its key, writes the key to GitLab masked and hidden, and turns Ready', async () => {
@@ -76,7 +63,7 @@ describe('method IAMUserAccessKeys', () => {
       ns,
       federation(
         'legacy',
-        keySpec(gitlab, {
+        keysSpec(gitlab, {
           iamUser: {
             path: '/gitlab/',
             managedPolicyArns: [policy.Policy!.Arn!],
@@ -153,7 +140,7 @@ describe('method IAMUserAccessKeys', () => {
 
   it('rotates now on gitlab-aws.io/rotate-now and deletes the old key at once', async () => {
     const { gitlab, ns } = await setUp('revoke');
-    await apply(ns, federation('leak', keySpec(gitlab)));
+    await apply(ns, federation('leak', keysSpec(gitlab)));
     const first = await waitForCondition(ns, 'leak', 'Ready', 'True');
     const oldId = first.status!.accessKey!.id!;
     await kubectl(['annotate', 'glaf', 'leak', '-n', ns, 'gitlab-aws.io/rotate-now=2026-12-06T10:00']);
@@ -180,7 +167,7 @@ describe('method IAMUserAccessKeys', () => {
 
   it('still revokes on rotate-now when the first try fails: the old key goes at once, not after the grace', async () => {
     const { gitlab, ns } = await setUp('revokeretry');
-    await apply(ns, federation('leak', keySpec(gitlab)));
+    await apply(ns, federation('leak', keysSpec(gitlab)));
     const first = await waitForCondition(ns, 'leak', 'Ready', 'True');
     const oldId = first.status!.accessKey!.id!;
     // The new secret's write fails once: the next reconcile resumes the rotation the annotation started.
@@ -213,7 +200,7 @@ describe('method IAMUserAccessKeys', () => {
   it('deletes a new key at once when GitLab does not take it', async () => {
     const { gitlab, ns } = await setUp('refused');
     gitlab.fake.faults.add({ method: 'POST', path: /variables/, status: 500, times: 2 });
-    await apply(ns, federation('flaky', keySpec(gitlab)));
+    await apply(ns, federation('flaky', keysSpec(gitlab)));
     await waitForCondition(ns, 'flaky', 'Ready', 'True', { timeoutMs: 60_000 });
     const fed = await getFederation(ns, 'flaky');
     // Two keys were made and deleted again; the third is the only one.
@@ -239,7 +226,7 @@ describe('method IAMUserAccessKeys', () => {
       ns,
       federation(
         'shown',
-        keySpec(gitlab, {
+        keysSpec(gitlab, {
           iamUser: {
             path: '/gitlab/',
             managedPolicyArns: [policy.Policy!.Arn!],
@@ -344,7 +331,7 @@ describe('method IAMUserAccessKeys', () => {
     await iam.send(new CreateUserCommand({ UserName: user }));
     const a = (await iam.send(new CreateAccessKeyCommand({ UserName: user }))).AccessKey!.AccessKeyId!;
     const b = (await iam.send(new CreateAccessKeyCommand({ UserName: user }))).AccessKey!.AccessKeyId!;
-    await apply(ns, federation('adopted', keySpec(gitlab), { 'gitlab-aws.io/adopt': 'true' }));
+    await apply(ns, federation('adopted', keysSpec(gitlab), { 'gitlab-aws.io/adopt': 'true' }));
     const fed = await waitForCondition(ns, 'adopted', 'Stalled', 'True', { reason: 'AccessKeyLimit' });
     const c = fed.status?.conditions?.find((x) => x.type === 'AccessKeyRotated');
     expect(c?.message).toContain(a);
@@ -361,7 +348,7 @@ describe('method IAMUserAccessKeys', () => {
       { project: 'payments/api' },
       { key: 'AWS_ACCESS_KEY_ID', value: 'AKIAHANDMADE00000000', environment_scope: '*' },
     );
-    await apply(ns, federation('clash', keySpec(gitlab)));
+    await apply(ns, federation('clash', keysSpec(gitlab)));
     const fed = await waitForCondition(ns, 'clash', 'Stalled', 'True', { reason: 'VariableOwnedElsewhere' });
     expect(fed.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain('AWS_ACCESS_KEY_ID');
     expect(await keysOf(`${ns}-clash`)).toEqual([]);
@@ -379,7 +366,7 @@ describe('method IAMUserAccessKeys', () => {
 
   it('removes the user, its keys and its variables when deleted', async () => {
     const { gitlab, ns } = await setUp('keysdel');
-    await apply(ns, federation('gone', keySpec(gitlab)));
+    await apply(ns, federation('gone', keysSpec(gitlab)));
     await waitForCondition(ns, 'gone', 'Ready', 'True');
     await kubectl(['delete', 'glaf', 'gone', '-n', ns, '--wait=true', '--timeout=60s']);
     expect(await userExists(`${ns}-gone`)).toBe(false);
@@ -390,7 +377,7 @@ describe('method IAMUserAccessKeys', () => {
     const { gitlab, ns } = await setUp('interval');
     await apply(
       ns,
-      federation('timed', keySpec(gitlab, { rotation: { interval: '1m', gracePeriod: '5s' } })),
+      federation('timed', keysSpec(gitlab, { rotation: { interval: '1m', gracePeriod: '5s' } })),
     );
     const first = await waitForCondition(ns, 'timed', 'Ready', 'True');
     const oldId = first.status!.accessKey!.id!;
@@ -431,7 +418,7 @@ describe('method IAMUserAccessKeys', () => {
 
   it('replaces a key deleted by hand in IAM, or whose secret was deleted in GitLab, at the next resync', async () => {
     const { gitlab, ns } = await setUp('keysdrift', { args: ['--resync-interval', '2s'] });
-    await apply(ns, federation('drift', keySpec(gitlab)));
+    await apply(ns, federation('drift', keysSpec(gitlab)));
     const first = await waitForCondition(ns, 'drift', 'Ready', 'True');
     const user = `${ns}-drift`;
     const replaced = async (old: string) =>
@@ -467,7 +454,7 @@ describe('method IAMUserAccessKeys', () => {
 
   it('refuses an interval shorter than a minute', async () => {
     const { gitlab, ns } = await setUp('tooshort');
-    await apply(ns, federation('fast', keySpec(gitlab, { rotation: { interval: '10s' } })));
+    await apply(ns, federation('fast', keysSpec(gitlab, { rotation: { interval: '10s' } })));
     const fed = await waitForCondition(ns, 'fast', 'Stalled', 'True', { reason: 'InvalidRotation' });
     expect(fed.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain('at least 1m');
     expect(await keysOf(`${ns}-fast`)).toEqual([]);
@@ -476,7 +463,7 @@ describe('method IAMUserAccessKeys', () => {
   it('does not take over a user it did not make without the adopt annotation', async () => {
     const { gitlab, ns } = await setUp('keysadopt');
     await iam.send(new CreateUserCommand({ UserName: `${ns}-mine` }));
-    await apply(ns, federation('mine', keySpec(gitlab)));
+    await apply(ns, federation('mine', keysSpec(gitlab)));
     const fed = await waitForCondition(ns, 'mine', 'Stalled', 'True', { reason: 'UserOwnedElsewhere' });
     expect(fed.status?.conditions?.find((c) => c.type === 'UserReady')?.message).toContain(
       'gitlab-aws.io/adopt',
@@ -488,7 +475,7 @@ describe('method IAMUserAccessKeys', () => {
 describe('switching methods', () => {
   it('from IAMUserAccessKeys to OIDC: the role and ROLE_ARN appear, then the user, its keys and the key variables go', async () => {
     const { gitlab, ns } = await setUp('migrate');
-    await apply(ns, federation('move', keySpec(gitlab)));
+    await apply(ns, federation('move', keysSpec(gitlab)));
     const before = await waitForCondition(ns, 'move', 'Ready', 'True');
     const user = `${ns}-move`;
     expect(await keysOf(user)).toHaveLength(1);
@@ -531,7 +518,7 @@ describe('switching methods', () => {
     );
     const oidc = await waitForCondition(ns, 'back', 'Ready', 'True');
     expect(oidc.status?.roleArn).toBeDefined();
-    await apply(ns, federation('back', keySpec(gitlab)));
+    await apply(ns, federation('back', keysSpec(gitlab)));
     const keys = await waitForCondition(ns, 'back', 'Ready', 'True', { timeoutMs: 60_000 });
     expect(keys.status?.roleArn).toBeUndefined();
     expect(keys.status?.identityProviderArn).toBeUndefined();
@@ -552,7 +539,7 @@ describe('under a GitLabAwsPolicy (--tenancy restricted)', () => {
     cleanups.push(
       await applyPolicy(`keys-${ns}`, ns, { gitlab: { urls: [gitlab.fake.url], paths: ['payments'] } }),
     );
-    await apply(ns, federation('nokeys', keySpec(gitlab)));
+    await apply(ns, federation('nokeys', keysSpec(gitlab)));
     const fed = await waitForCondition(ns, 'nokeys', 'Stalled', 'True', { reason: 'PolicyViolation' });
     expect(fed.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain('spec.method');
     expect(await userExists(`${ns}-nokeys`)).toBe(false);
@@ -578,7 +565,7 @@ describe('under a GitLabAwsPolicy (--tenancy restricted)', () => {
         role: { pathPrefix: `/gitlab/${ns}/`, permissionsBoundaryArn: boundaryArn },
       }),
     );
-    await apply(ns, federation('allowed', keySpec(gitlab)));
+    await apply(ns, federation('allowed', keysSpec(gitlab)));
     const fed = await waitForCondition(ns, 'allowed', 'Ready', 'True', { timeoutMs: 60_000 });
     expect(fed.status?.userArn).toBe(`arn:aws:iam::123456789012:user/gitlab/${ns}/${ns}-allowed`);
     const user = (await iam.send(new GetUserCommand({ UserName: `${ns}-allowed` }))).User!;
@@ -588,7 +575,7 @@ describe('under a GitLabAwsPolicy (--tenancy restricted)', () => {
       ns,
       federation(
         'admin',
-        keySpec(gitlab, {
+        keysSpec(gitlab, {
           iamUser: { managedPolicyArns: ['arn:aws:iam::aws:policy/AdministratorAccess'] },
           ciVariables: { target: { project: 'payments/api' }, environmentScope: 'admin' },
         }),

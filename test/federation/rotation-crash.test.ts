@@ -31,6 +31,7 @@ import {
   type GitLabInstance,
   getFederation,
   iamClient,
+  keysSpec,
   startGitLab,
   startOperator,
   waitForCondition,
@@ -206,14 +207,11 @@ const TABLE: { kind: Kind; cuts: Cut[] }[] = [
 
 const slugOf = (kind: Kind, i: number) => `${kind}-${i}`;
 
-const spec = (c: Case) => ({
-  gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
-  aws: { region: 'eu-west-1' },
-  method: 'IAMUserAccessKeys',
-  iamUser: {},
-  ciVariables: { target: { project: c.project } },
-  rotation: { interval: '1m', gracePeriod: c.kind === 'grace' ? '2s' : '1h' },
-});
+const spec = (c: Case) =>
+  keysSpec(gitlab, {
+    ciVariables: { target: { project: c.project } },
+    rotation: { interval: '1m', gracePeriod: c.kind === 'grace' ? '2s' : '1h' },
+  });
 
 async function newCase(kind: Kind, i: number): Promise<Case> {
   const slug = slugOf(kind, i);

@@ -42,6 +42,7 @@ import {
   federation,
   type GitLabInstance,
   getFederation,
+  keysSpec,
   REGION,
   startGitLab,
   waitForCondition,
@@ -91,13 +92,7 @@ afterAll(async () => {
   await proxy?.close();
 });
 
-const spec = () => ({
-  gitlab: { url: gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
-  aws: { region: REGION },
-  method: 'IAMUserAccessKeys',
-  iamUser: {},
-  ciVariables: { target: PROJECT },
-});
+const spec = () => keysSpec(gitlab, { ciVariables: { target: PROJECT } });
 
 /** Every secret access key AWS handed out so far, from the answers the proxy kept. */
 function secretsHandedOut(): string[] {
