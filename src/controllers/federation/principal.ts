@@ -182,8 +182,8 @@ async function convergePolicies(
 /** Detaches and deletes every policy, as IAM wants before a role or user is deleted. */
 export async function stripPolicies(iam: IamPort, p: PrincipalRef): Promise<void> {
   for (const policy of await iam.attachedPolicies(p)) await iam.detachPolicy(p, policy);
-  for (const policyName of Object.keys(await iam.inlinePolicies(p)))
-    await iam.deleteInlinePolicy(p, policyName);
+  // The names are enough: no document is read only to be deleted.
+  for (const policyName of await iam.inlinePolicyNames(p)) await iam.deleteInlinePolicy(p, policyName);
 }
 
 /** The condition message for a boundary the principal keeps. */
