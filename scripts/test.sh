@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`): sets up everything it needs on a
-# fresh machine (Node 24, npm packages, etcd + kube-apiserver + kubectl, moto, helm),
+# fresh machine (Node 24, npm packages, etcd + kube-apiserver + kubectl, moto, the AWS CLI, helm),
 # then runs the linter, the type checker, the import-layering check and the
 # whole test suite on Node 24.
 set -euo pipefail
@@ -12,6 +12,7 @@ ensure_node
 ensure_node_modules
 ensure_k8s_assets
 ensure_moto
+ensure_awscli
 ensure_helm
 ensure_lua
 log "set-up took $(( $(date +%s) - began )) s (node $(node --version))"

@@ -4,7 +4,7 @@
 // which testbed/setup/env.sh fills by building from the Go module proxy.
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { VERSIONS } from './versions.ts';
 
 export function cacheDir(): string {
@@ -38,6 +38,29 @@ export function motoServerPath(): string {
     throw new Error(
       `moto_server not found at ${p}. Run \`npm test\` once: testbed/setup/env.sh installs it.`,
     );
+  }
+  return p;
+}
+
+/**
+ * The AWS CLI (v1, from PyPI) that test/jobs runs the example jobs with:
+ * TEST_ASSET_AWS, else the cache (testbed/setup/env.sh ensure_awscli installs it).
+ */
+export function awsCliPath(): string {
+  const p = process.env.TEST_ASSET_AWS ?? join(cacheDir(), 'awscli-venv', 'bin', 'aws');
+  if (!existsSync(p)) {
+    throw new Error(
+      `aws not found at ${p}. Run \`npm test\` once: testbed/setup/env.sh (ensure_awscli) installs it.`,
+    );
+  }
+  return p;
+}
+
+/** The python of moto's venv, which runs testbed/moto_scoped.py (moto with resource-level authorisation). */
+export function motoPythonPath(): string {
+  const p = join(dirname(motoServerPath()), 'python');
+  if (!existsSync(p)) {
+    throw new Error(`moto's python not found at ${p}, next to moto_server. Run \`npm test\` once.`);
   }
   return p;
 }

@@ -7,5 +7,6 @@ export const VERSIONS: Readonly<{
   kubernetes: string;
   etcd: string;
   moto: string;
+  awscli: string;
   helm: string;
 }> = versions;

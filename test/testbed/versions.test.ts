@@ -13,13 +13,14 @@ describe('testbed/versions.json', () => {
   it('gives testbed/setup/env.sh and testbed/versions.ts the same versions', async () => {
     const script =
       'set -euo pipefail; source testbed/setup/env.sh; ' +
-      'echo "$GAO_K8S_VERSION $GAO_ETCD_VERSION $GAO_MOTO_VERSION $GAO_HELM_VERSION"';
+      'echo "$GAO_K8S_VERSION $GAO_ETCD_VERSION $GAO_MOTO_VERSION $GAO_HELM_VERSION $GAO_AWSCLI_VERSION"';
     const { stdout } = await promisify(execFile)('bash', ['-c', script], { cwd: ROOT });
     expect(stdout.trim().split(' ')).toEqual([
       VERSIONS.kubernetes,
       VERSIONS.etcd,
       VERSIONS.moto,
       VERSIONS.helm,
+      VERSIONS.awscli,
     ]);
   });
 });

@@ -11,13 +11,13 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # version with npm, which the set-up needs anyway) reads the JSON.
 command -v node >/dev/null || { log "Node.js (any version, with npm) is needed to set up the testbed"; exit 1; }
 GAO_NODE_VERSION=$(tr -d '[:space:]' <"$(dirname "${BASH_SOURCE[0]}")/../../.nvmrc")
-read -r GAO_K8S_VERSION GAO_ETCD_VERSION GAO_MOTO_VERSION GAO_HELM_VERSION < <(
+read -r GAO_K8S_VERSION GAO_ETCD_VERSION GAO_MOTO_VERSION GAO_HELM_VERSION GAO_AWSCLI_VERSION < <(
   node -e 'const v = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    const all = [v.kubernetes, v.etcd, v.moto, v.helm];
+    const all = [v.kubernetes, v.etcd, v.moto, v.helm, v.awscli];
     if (!all.every((x) => /^[0-9][0-9A-Za-z.+-]*$/.test(x ?? ""))) throw new Error(`bad versions.json: ${JSON.stringify(v)}`);
     console.log(all.join(" "));' "$(dirname "${BASH_SOURCE[0]}")/../versions.json"
 )
-[ -n "${GAO_HELM_VERSION:-}" ] || { log "could not read testbed/versions.json"; exit 1; }
+[ -n "${GAO_AWSCLI_VERSION:-}" ] || { log "could not read testbed/versions.json"; exit 1; }
 
 # Node.js 24 from the npm registry (the `node` package ships the binary) when
 # the machine's own node is older.
@@ -73,6 +73,20 @@ ensure_moto() {
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$GAO_MOTO_VERSION" >&2
   echo "$GAO_MOTO_VERSION" >"$venv/.gao-version"
+}
+
+# The AWS CLI (v1, from PyPI) that test/jobs runs the example jobs' scripts
+# with. Its own virtual environment: awscli pins botocore exactly, and so does
+# moto's boto3, so one venv for both would make one of them move.
+ensure_awscli() {
+  if [ -n "${TEST_ASSET_AWS:-}" ] && [ -x "$TEST_ASSET_AWS" ]; then return; fi
+  local venv="$GAO_CACHE/awscli-venv"
+  if [ -x "$venv/bin/aws" ] && [ "$(cat "$venv/.gao-version" 2>/dev/null)" = "$GAO_AWSCLI_VERSION" ]; then return; fi
+  log "installing awscli==$GAO_AWSCLI_VERSION into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "awscli==$GAO_AWSCLI_VERSION" >&2
+  echo "$GAO_AWSCLI_VERSION" >"$venv/.gao-version"
 }
 
 # helm for the chart tests: TEST_ASSET_HELM, else built once from the Go module

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets the machine up exactly as `npm test` does (Node.js 24, npm packages,
-# etcd + kube-apiserver + kubectl, moto), then runs a TypeScript entry point on
+# etcd + kube-apiserver + kubectl, moto, the AWS CLI), then runs a TypeScript entry point on
 # that Node.js: `bash testbed/setup/run.sh scripts/demo.ts [args]`. Used by
 # `npm run demo`, `npm run bench` and `npm run chaos`. The first run builds
 # Kubernetes from the Go module proxy (about 8 minutes on 2 cores); later runs
@@ -29,8 +29,9 @@ log "2/4 npm packages"
 with_heartbeat "installing npm packages" ensure_node_modules
 log "3/4 etcd ${GAO_ETCD_VERSION}, kube-apiserver and kubectl ${GAO_K8S_VERSION}"
 with_heartbeat "building etcd and Kubernetes (first run only, ~8 min on 2 cores)" ensure_k8s_assets
-log "4/4 moto ${GAO_MOTO_VERSION}"
+log "4/4 moto ${GAO_MOTO_VERSION} and the AWS CLI ${GAO_AWSCLI_VERSION}"
 with_heartbeat "installing moto" ensure_moto
+with_heartbeat "installing the AWS CLI" ensure_awscli
 log "set-up took $(( $(date +%s) - began )) s (node $(node --version))"
 
 exec node "$@"
