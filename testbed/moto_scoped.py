@@ -1,0 +1,154 @@
+"""moto's server, authorising ECR, ECS, Secrets Manager and CloudFormation calls
+on the resource AWS authorises them on.
+
+Run with the python of moto's venv, with moto_server's arguments
+(testbed/moto.ts, startMoto({ enforceResources: true })).
+
+Why: with IAM enforcement on (POST /moto-api/reset-auth), moto 5.2.5 checks the
+caller's policies but passes Resource "*" for every service that has no
+`_determine_resource` of its own (only IAM, STS, SQS; S3 has its own bucket and
+object ARNs). A policy scoped to ARNs, as the grant presets are, then refuses
+every call. This adds `_determine_resource` to the four response classes the
+presets' jobs use, returning the ARN that the AWS Service Authorization
+Reference names for each action, and leaves moto's own code as it is.
+
+The resource types, from the Service Authorization Reference
+(https://docs.aws.amazon.com/service-authorization/latest/reference/):
+- list_amazonelasticcontainerregistry.html: BatchCheckLayerAvailability,
+  BatchGetImage, CompleteLayerUpload, GetDownloadUrlForLayer,
+  InitiateLayerUpload, PutImage, UploadLayerPart, DescribeImages,
+  DescribeRepositories: `repository*`
+  (arn:${Partition}:ecr:${Region}:${Account}:repository/${RepositoryName});
+  GetAuthorizationToken: no resource type, so "*".
+- list_amazonelasticcontainerservice.html: UpdateService, DescribeServices,
+  CreateService, DeleteService: `service*`
+  (arn:${Partition}:ecs:${Region}:${Account}:service/${ClusterName}/${ServiceName});
+  RegisterTaskDefinition, DescribeTaskDefinition: no resource type, so "*".
+- list_awssecretsmanager.html: GetSecretValue, DescribeSecret: `Secret*`
+  (arn:${Partition}:secretsmanager:${Region}:${Account}:secret:${SecretId},
+  the full ARN with its six-character suffix).
+- list_awscloudformation.html: CreateChangeSet, DescribeChangeSet,
+  ExecuteChangeSet, DeleteChangeSet, DescribeStacks, DescribeStackEvents,
+  GetTemplateSummary, CreateStack, UpdateStack, DeleteStack: `stack`
+  (arn:${Partition}:cloudformation:${Region}:${Account}:stack/${StackName}/${Id}).
+  A stack that does not exist yet has no Id; policies name it
+  stack/NAME/*, and so does this resource (stack/NAME/*), which matches such a
+  policy and no policy naming another stack.
+- list_amazons3.html: ListBucket on `bucket`, PutObject and DeleteObject on
+  `object`: moto's S3 already authorises so (test/testbed/moto-scoped.test.ts).
+
+Also, AWS does not sign sts:AssumeRoleWithWebIdentity (nor AssumeRoleWithSAML):
+the token is the credential. moto, with enforcement on, reads the
+Authorization header of every request and fails with a 500 without it; the
+unsigned call is let through here, signed ones are checked as before.
+"""
+
+import sys
+
+from moto import settings
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.responses import BaseResponse
+from moto.ecr.responses import ECRResponse
+from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.secretsmanager.responses import SecretsManagerResponse
+from moto.server import main
+from moto.sts.responses import TokenResponse
+from moto.utilities.utils import get_partition
+
+
+def _arn(response: BaseResponse, service: str, resource: str, account: str | None = None) -> str:
+    return f"arn:{get_partition(response.region)}:{service}:{response.region}:{account or response.current_account}:{resource}"
+
+
+def _last(name_or_arn: str) -> str:
+    """A name given as a name or as an ARN (…:cluster/NAME, …:service/CLUSTER/NAME)."""
+    return name_or_arn.rsplit("/", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
+
+
+# ECR: every action that names a repository is authorised on it.
+def _ecr_resources(self: ECRResponse) -> list[str]:
+    names = [self._get_param("repositoryName")] if self._get_param("repositoryName") else []
+    names += self._get_param("repositoryNames") or []
+    account = self._get_param("registryId")
+    return [_arn(self, "ecr", f"repository/{name}", account) for name in names] or ["*"]
+
+
+# ECS: services on their cluster; task definitions have no resource-level permissions.
+ECS_SERVICE_ACTIONS = {"UpdateService", "DescribeServices", "CreateService", "DeleteService"}
+
+
+def _ecs_resources(self: EC2ContainerServiceResponse) -> list[str]:
+    action = self._get_action()
+    if action not in ECS_SERVICE_ACTIONS:
+        return ["*"]
+    cluster = _last(self._get_param("cluster") or "default")
+    names = self._get_param("services") if action == "DescribeServices" else [self._get_param("service") or self._get_param("serviceName")]
+    return [_arn(self, "ecs", f"service/{cluster}/{_last(name)}") for name in names or [] if name] or ["*"]
+
+
+# Secrets Manager: the secret's full ARN, found by name or (partial) ARN; "*" when there is none,
+# which a scoped policy never matches (AWS, too, answers AccessDenied for a secret one may not read).
+def _secretsmanager_resources(self: SecretsManagerResponse) -> list[str]:
+    secret_id = self._get_param("SecretId")
+    if not secret_id:
+        return ["*"]
+    secret = self.backend.secrets.get(secret_id)
+    return [secret.arn if secret is not None else "*"]
+
+
+# CloudFormation: the stack, by StackName (name or ARN) or through the change set's ARN.
+def _cloudformation_resources(self: CloudFormationResponse) -> list[str]:
+    backend = self.cloudformation_backend
+    stack_name = self._get_param("StackName")
+    change_set = self._get_param("ChangeSetName")
+    if not stack_name and change_set and change_set in backend.change_sets:
+        return [backend.change_sets[change_set].stack_id]
+    if not stack_name:
+        return ["*"]
+    for stack in backend.stacks.values():
+        if stack_name in (stack.name, stack.stack_id):
+            return [stack.stack_id]
+    if stack_name.startswith("arn:"):
+        return [stack_name]
+    return [_arn(self, "cloudformation", f"stack/{stack_name}/*")]
+
+
+def _install(cls: type, resources) -> None:
+    def _determine_resource(self) -> str:
+        self._gao_resources = resources(self)
+        return self._gao_resources[0]
+
+    def _authenticate_and_authorize_normal_action(self, resource: str = "*") -> None:
+        # moto authorises one resource per call; DescribeServices and
+        # DescribeRepositories may name several, and AWS needs each allowed.
+        # Checked only while enforcing: a call still within the unauthenticated
+        # count must count once.
+        enforcing = ActionAuthenticatorMixin.request_count >= settings.INITIAL_NO_AUTH_ACTION_COUNT
+        ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(self, resource)
+        for other in getattr(self, "_gao_resources", [])[1:] if enforcing else []:
+            ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(self, other)
+
+    cls._determine_resource = _determine_resource
+    cls._authenticate_and_authorize_normal_action = _authenticate_and_authorize_normal_action
+
+
+_install(ECRResponse, _ecr_resources)
+_install(EC2ContainerServiceResponse, _ecs_resources)
+_install(SecretsManagerResponse, _secretsmanager_resources)
+_install(CloudFormationResponse, _cloudformation_resources)
+
+UNSIGNED_STS_ACTIONS = {"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"}
+_sts_authorize = TokenResponse._authenticate_and_authorize_normal_action
+
+
+def _sts_authenticate_and_authorize(self: TokenResponse, resource: str = "*") -> None:
+    if self._get_action() in UNSIGNED_STS_ACTIONS and "Authorization" not in self.headers:
+        return
+    _sts_authorize(self, resource)
+
+
+TokenResponse._authenticate_and_authorize_normal_action = _sts_authenticate_and_authorize
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
