@@ -27,6 +27,8 @@ export interface MotoOptions {
    * other test runs moto as it is.
    */
   enforceResources?: boolean;
+  /** moto's own settings, e.g. MOTO_ECS_SERVICE_RUNNING (the running count of ECS services). */
+  env?: Record<string, string>;
 }
 
 const SCOPED_LAUNCHER = fileURLToPath(new URL('./moto_scoped.py', import.meta.url));
@@ -35,9 +37,10 @@ export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = ['-H', '127.0.0.1', '-p', String(port)];
+  const env = options.env ? { ...process.env, ...options.env } : undefined;
   const proc = options.enforceResources
-    ? startProcess('moto', motoPythonPath(), [SCOPED_LAUNCHER, ...args])
-    : startProcess('moto', motoServerPath(), args);
+    ? startProcess('moto', motoPythonPath(), [SCOPED_LAUNCHER, ...args], env)
+    : startProcess('moto', motoServerPath(), args, env);
   await waitFor('moto server', async () => ((await fetch(`${url}/moto-api/`)).ok ? true : undefined), {
     diagnostics: proc.output,
   });

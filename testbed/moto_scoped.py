@@ -37,12 +37,19 @@ The resource types, from the Service Authorization Reference
 - list_amazons3.html: ListBucket on `bucket`, PutObject and DeleteObject on
   `object`: moto's S3 already authorises so (test/testbed/moto-scoped.test.ts).
 
+IAM's wildcards: moto turns `*` into a regular expression's `.*` and leaves
+every other character to the regular expression, so `?` (one character in IAM,
+e.g. secret:payments/db-?????? for the secret's random suffix) breaks the match
+or the server, and `.` matches any character. Patterns are matched here as IAM
+does: `*` any run of characters, `?` exactly one, everything else literally.
+
 Also, AWS does not sign sts:AssumeRoleWithWebIdentity (nor AssumeRoleWithSAML):
 the token is the credential. moto, with enforcement on, reads the
 Authorization header of every request and fails with a 500 without it; the
 unsigned call is let through here, signed ones are checked as before.
 """
 
+import re
 import sys
 
 from moto import settings
@@ -51,6 +58,7 @@ from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.responses import BaseResponse
 from moto.ecr.responses import ECRResponse
 from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.iam.access_control import IAMPolicyStatement
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.server import main
 from moto.sts.responses import TokenResponse
@@ -149,6 +157,14 @@ def _sts_authenticate_and_authorize(self: TokenResponse, resource: str = "*") ->
 
 
 TokenResponse._authenticate_and_authorize_normal_action = _sts_authenticate_and_authorize
+
+
+def _iam_match(pattern: str, string: str) -> re.Match[str] | None:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.match(f"^{regex}$", string, re.DOTALL)
+
+
+IAMPolicyStatement._match = staticmethod(_iam_match)
 
 if __name__ == "__main__":
     main(sys.argv[1:])

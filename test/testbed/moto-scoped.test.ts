@@ -37,7 +37,8 @@ const policy = {
     {
       Effect: 'Allow',
       Action: 'secretsmanager:GetSecretValue',
-      Resource: `arn:aws:secretsmanager:${ARN}:secret:payments/*`,
+      // IAM's `?`: the six characters Secrets Manager appends to the name.
+      Resource: `arn:aws:secretsmanager:${ARN}:secret:payments/db-??????`,
     },
     {
       Effect: 'Allow',
@@ -105,7 +106,7 @@ beforeAll(async () => {
       '--desired-count',
       '1',
     ]);
-  for (const name of ['payments/db', 'other/db'])
+  for (const name of ['payments/db', 'payments/db-admin', 'other/db'])
     await ok(admin, ['secretsmanager', 'create-secret', '--name', name, '--secret-string', `${name}-value`]);
   for (const bucket of ['payments-site', 'other-site']) await ok(admin, ['s3', 'mb', `s3://${bucket}`]);
   await ok(admin, [
@@ -191,7 +192,7 @@ describe('moto with resource-level authorisation (startMoto({ enforceResources: 
     );
   });
 
-  it('Secrets Manager: the secret full ARN, by name or ARN; "*" for none', async () => {
+  it('Secrets Manager: the secret full ARN, by name or ARN, with IAM\'s ? wildcard; "*" for none', async () => {
     const read = (id: string) =>
       awsCli(['secretsmanager', 'get-secret-value', '--secret-id', id, '--query', 'SecretString'], job);
     expect((await read('payments/db')).stdout).toContain('payments/db-value');
@@ -207,6 +208,7 @@ describe('moto with resource-level authorisation (startMoto({ enforceResources: 
     ]);
     expect((await read(arn)).stdout).toContain('payments/db-value');
     expectDenied(await read('other/db'), 'secretsmanager:GetSecretValue');
+    expectDenied(await read('payments/db-admin'), 'secretsmanager:GetSecretValue');
     expectDenied(await read('payments/missing'), 'secretsmanager:GetSecretValue');
   });
 

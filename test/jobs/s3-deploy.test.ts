@@ -1,0 +1,48 @@
+// examples/gitlab-ci/s3-deploy.gitlab-ci.yml, run for real with the s3Deploy preset.
+import { describe, expect, it } from 'vitest';
+import { jobsTestbed } from './harness.ts';
+
+const t = jobsTestbed();
+
+describe('s3-deploy.gitlab-ci.yml with the s3Deploy preset', () => {
+  it('syncs public/ into the bucket, deleting what is gone; another bucket is refused', async () => {
+    for (const bucket of ['payments-site', 'other-site']) await t.admin(['s3', 'mb', `s3://${bucket}`]);
+    await t.admin(['s3api', 'put-object', '--bucket', 'payments-site', '--key', 'old.html']);
+    const { policies } = await t.federate('s3', [{ s3Deploy: { buckets: ['payments-site'] } }]);
+    expect(Object.keys(policies)).toEqual(['gitlab-aws-grant-s3Deploy']);
+
+    const run = await t.run('s3-deploy.gitlab-ci.yml', 's3-deploy');
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain('$ aws s3 sync "./$SITE_DIR" "s3://$BUCKET" --delete');
+    const keys = await t.admin([
+      's3api',
+      'list-objects-v2',
+      '--bucket',
+      'payments-site',
+      '--query',
+      'Contents[].Key',
+      '--output',
+      'text',
+    ]);
+    expect(keys.split(/\s+/)).toEqual(['index.html']);
+
+    const refused = await t.run('s3-deploy.gitlab-ci.yml', 's3-deploy', { BUCKET: 'other-site' });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('AccessDenied');
+    expect(
+      await t.admin([
+        's3api',
+        'list-objects-v2',
+        '--bucket',
+        'other-site',
+        '--query',
+        'length(Contents || `[]`)',
+      ]),
+    ).toBe('0');
+  });
+
+  it('does not run on a branch other than the default one (rules)', async () => {
+    const run = await t.run('s3-deploy.gitlab-ci.yml', 's3-deploy', {}, 'feature/x');
+    expect(run.ran).toBe(false);
+  });
+});
