@@ -8,6 +8,7 @@ import type {
   GitLabConnectionSpec,
   NamespaceSelector,
 } from '../api/v1alpha1/index.ts';
+import { passedRoles, presetOf } from './grants.ts';
 
 export const GITLAB_COM = 'https://gitlab.com';
 export const ADOPT_ANNOTATION = 'gitlab-aws.io/adopt';
@@ -203,6 +204,26 @@ function principalViolations(
       );
     }
   });
+  (principal?.grants ?? []).forEach((grant, i) => {
+    const preset = presetOf(grant);
+    if (preset && limits.grants && !limits.grants.includes(preset)) {
+      v(
+        `grants[${i}]`,
+        `${field}.grants[${i}] ${preset} is not one of the allowed grant presets ${list(limits.grants)}`,
+      );
+    }
+  });
+  for (const passed of passedRoles(principal?.grants)) {
+    const allowed = limits.passRoleArns ?? [];
+    if (!allowed.some((glob) => globMatches(glob, passed.arn))) {
+      v(
+        passed.field,
+        allowed.length
+          ? `${field}.${passed.field} ${passed.arn} matches none of the roles the policy lets a grant pass ${list(allowed)}`
+          : `${field}.${passed.field} may not be set: the policy lets no grant pass a role (spec.role.passRoleArns)`,
+      );
+    }
+  }
   if (Object.keys(principal?.inlinePolicies ?? {}).length && limits.inlinePolicies !== true) {
     v('inlinePolicies', `${field}.inlinePolicies may not be set: the policy does not allow inline policies`);
   }

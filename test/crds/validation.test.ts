@@ -313,6 +313,78 @@ const INVALID: InvalidCase[] = [
       'spec.role.inlinePolicies: Invalid value: inline policy names must be 1-128 characters of letters, digits and _+=,.@-',
   },
   {
+    name: "inline policy named like a grant preset's own",
+    kind: 'federation',
+    patch: {
+      role: { inlinePolicies: { 'gitlab-aws-grant-ecrPush': { Version: '2012-10-17', Statement: [] } } },
+    },
+    error:
+      'spec.role.inlinePolicies: Invalid value: inline policy names starting with gitlab-aws-grant- are the grant presets',
+  },
+  {
+    name: 'grant with two presets in one item',
+    kind: 'federation',
+    patch: {
+      role: {
+        grants: [{ ecrPush: { repositories: ['payments/api'] }, s3Deploy: { buckets: ['payments-site'] } }],
+      },
+    },
+    error: 'spec.role.grants[0]: Invalid value: each grant must set exactly one preset',
+  },
+  {
+    name: 'grant preset twice',
+    kind: 'federation',
+    patch: {
+      role: {
+        grants: [
+          { ecrPush: { repositories: ['payments/api'] } },
+          { ecrPush: { repositories: ['payments/web'] } },
+        ],
+      },
+    },
+    error: 'spec.role.grants: Invalid value: each preset may appear once',
+  },
+  {
+    name: 'grant: attack: every repository (a bare *)',
+    kind: 'federation',
+    patch: { role: { grants: [{ ecrPush: { repositories: ['*'] } }] } },
+    error: 'spec.role.grants[0].ecrPush.repositories[0]: Invalid value: "*"',
+  },
+  {
+    name: 'grant: attack: every secret of the account',
+    kind: 'federation',
+    patch: {
+      role: {
+        grants: [{ secretsRead: { secretArns: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:*'] } }],
+      },
+    },
+    error: 'spec.role.grants[0].secretsRead.secretArns[0]: Invalid value:',
+  },
+  {
+    name: 'grant: attack: a secret ARN with a wildcard account',
+    kind: 'federation',
+    patch: {
+      role: {
+        grants: [{ secretsRead: { secretArns: ['arn:aws:secretsmanager:eu-west-1:*:secret:payments/db'] } }],
+      },
+    },
+    error: 'spec.role.grants[0].secretsRead.secretArns[0]: Invalid value:',
+  },
+  {
+    name: 'grant: attack: a bucket glob',
+    kind: 'federation',
+    patch: { role: { grants: [{ s3Deploy: { buckets: ['payments-*'] } }] } },
+    error: 'spec.role.grants[0].s3Deploy.buckets[0]: Invalid value: "payments-*"',
+  },
+  {
+    name: 'grant: cdkQualifier without cdk',
+    kind: 'federation',
+    patch: {
+      role: { grants: [{ cloudFormationDeploy: { stackNames: ['payments-web'], cdkQualifier: 'abc' } }] },
+    },
+    error: 'spec.role.grants[0].cloudFormationDeploy: Invalid value: cdkQualifier needs cdk: true',
+  },
+  {
     name: 'tag key in the aws: namespace',
     kind: 'federation',
     patch: { role: { tags: { 'aws:team': 'payments' } } },
@@ -626,6 +698,23 @@ describe('valid manifests are accepted', () => {
               },
             },
             tags: { team: 'payments', 'cost-center': '42' },
+            grants: [
+              { ecrPush: { repositories: ['payments/api', 'payments/workers-*'] } },
+              {
+                ecsDeploy: {
+                  cluster: 'prod',
+                  services: ['api', 'worker-*'],
+                  taskRoleArns: ['arn:aws:iam::123456789012:role/payments/api-task'],
+                },
+              },
+              {
+                secretsRead: {
+                  secretArns: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:payments/db-??????'],
+                },
+              },
+              { cloudFormationDeploy: { stackNames: ['payments-*'], cdk: true, cdkQualifier: 'payments' } },
+              { s3Deploy: { buckets: ['payments-site', 'payments.example.com'] } },
+            ],
           },
           access: [
             { group: 'payments/libs', refType: 'tag', refs: ['v*', 'v?.*'] },

@@ -701,6 +701,127 @@ export const CASES: TenancyCase[] = [
     }),
     expected: 'allowed',
   },
+  // --- role.grants and role.passRoleArns --------------------------------------
+  {
+    name: 'grants: attack: a preset the policy does not list',
+    policies: [payments({ role: { grants: ['ecrPush', 'secretsRead'] } })],
+    namespaceLabels: TEAM,
+    resource: federation({
+      role: {
+        grants: [
+          { ecrPush: { repositories: ['payments/api'] } },
+          { cloudFormationDeploy: { stackNames: ['payments-web'], cdk: true } },
+        ],
+      },
+    }),
+    expected: refused('team-payments', 'spec.role.grants[1]'),
+  },
+  {
+    name: 'grants: the listed presets, and every preset when the policy lists none',
+    policies: [payments({ role: { grants: ['ecrPush', 'secretsRead'] } }), policy('org-baseline')],
+    namespaceLabels: TEAM,
+    resource: federation({
+      role: {
+        grants: [
+          { secretsRead: { secretArns: [`arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:payments/*`] } },
+          { ecrPush: { repositories: ['payments/api'] } },
+        ],
+      },
+    }),
+    expected: 'allowed',
+  },
+  {
+    name: 'grants: attack: an IAM user with a preset the policy does not list',
+    policies: [payments({ methods: ['IAMUserAccessKeys'], role: { grants: ['ecrPush'] } })],
+    namespaceLabels: TEAM,
+    resource: keys({ iamUser: { grants: [{ s3Deploy: { buckets: ['payments-site'] } }] } }),
+    expected: refused('team-payments', 'spec.iamUser.grants[0]'),
+  },
+  {
+    name: 'pass role: attack: an administrator role for the ECS tasks, when the policy lets none be passed',
+    policies: [payments()],
+    namespaceLabels: TEAM,
+    resource: federation({
+      role: {
+        grants: [
+          {
+            ecsDeploy: {
+              cluster: 'prod',
+              services: ['api'],
+              taskRoleArns: [`arn:aws:iam::${ACCOUNT}:role/OrganizationAccountAccessRole`],
+            },
+          },
+        ],
+      },
+    }),
+    expected: refused('team-payments', 'spec.role.grants[0].ecsDeploy.taskRoleArns[0]'),
+  },
+  {
+    name: 'pass role: attack: a role outside the allowed globs, for ECS and for CloudFormation',
+    policies: [payments({ role: { passRoleArns: [`arn:aws:iam::${ACCOUNT}:role/payments/*`] } })],
+    namespaceLabels: TEAM,
+    resource: federation({
+      role: {
+        grants: [
+          {
+            ecsDeploy: {
+              cluster: 'prod',
+              services: ['api'],
+              taskRoleArns: [
+                `arn:aws:iam::${ACCOUNT}:role/payments/api-task`,
+                `arn:aws:iam::${ACCOUNT}:role/admin`,
+              ],
+            },
+          },
+          {
+            cloudFormationDeploy: {
+              stackNames: ['payments-web'],
+              roleArn: `arn:aws:iam::${ACCOUNT}:role/cfn-admin`,
+            },
+          },
+        ],
+      },
+    }),
+    expected: refused(
+      'team-payments',
+      'spec.role.grants[0].ecsDeploy.taskRoleArns[1]',
+      'spec.role.grants[1].cloudFormationDeploy.roleArn',
+    ),
+  },
+  {
+    name: 'pass role: roles the policy lets a grant pass',
+    policies: [
+      payments({
+        role: {
+          passRoleArns: [
+            `arn:aws:iam::${ACCOUNT}:role/payments/*`,
+            `arn:aws:iam::${ACCOUNT}:role/cfn-payments`,
+          ],
+        },
+      }),
+    ],
+    namespaceLabels: TEAM,
+    resource: federation({
+      role: {
+        grants: [
+          {
+            ecsDeploy: {
+              cluster: 'prod',
+              services: ['api'],
+              taskRoleArns: [`arn:aws:iam::${ACCOUNT}:role/payments/api-task`],
+            },
+          },
+          {
+            cloudFormationDeploy: {
+              stackNames: ['payments-web'],
+              roleArn: `arn:aws:iam::${ACCOUNT}:role/cfn-payments`,
+            },
+          },
+        ],
+      },
+    }),
+    expected: 'allowed',
+  },
   {
     name: 'managed policies: ? is one character, not more',
     policies: [payments({ role: { managedPolicyArns: [`arn:aws:iam::${ACCOUNT}:policy/payments-v?`] } })],

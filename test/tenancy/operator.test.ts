@@ -138,6 +138,8 @@ describe('each way a namespace could get more than its policy grants is stopped'
         pathPrefix: `/gitlab/${ns}/`,
         permissionsBoundaryArn: boundaryArn,
         managedPolicyArns: ['arn:aws:iam::123456789012:policy/ecr-*'],
+        grants: ['ecrPush', 'ecsDeploy'],
+        passRoleArns: [`arn:aws:iam::123456789012:role/gitlab/${ns}/*`],
       },
     });
     const gitlabWith = (url: string) => ({
@@ -168,6 +170,32 @@ describe('each way a namespace could get more than its policy grants is stopped'
         }),
         field: 'spec.role.inlinePolicies',
         words: ['does not allow inline policies'],
+      },
+      {
+        name: 'cdk',
+        spec: spec({
+          role: { grants: [{ cloudFormationDeploy: { stackNames: ['payments-web'], cdk: true } }] },
+        }),
+        field: 'spec.role.grants[0]',
+        words: ['cloudFormationDeploy is not one of the allowed grant presets [ecrPush, ecsDeploy]'],
+      },
+      {
+        name: 'passrole',
+        spec: spec({
+          role: {
+            grants: [
+              {
+                ecsDeploy: {
+                  cluster: 'prod',
+                  services: ['api'],
+                  taskRoleArns: ['arn:aws:iam::123456789012:role/OrganizationAccountAccessRole'],
+                },
+              },
+            ],
+          },
+        }),
+        field: 'spec.role.grants[0].ecsDeploy.taskRoleArns[0]',
+        words: ['OrganizationAccountAccessRole', 'matches none of the roles the policy lets a grant pass'],
       },
       {
         name: 'boundary',

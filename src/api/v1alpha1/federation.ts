@@ -14,6 +14,7 @@ import {
   StringEnum,
   Tags,
 } from './common.ts';
+import { GRANT_POLICY_PREFIX, grantsField } from './grants.ts';
 
 const EXACTLY_ONE_OF_PROJECT_OR_GROUP = {
   rule: 'has(self.project) != has(self.group)',
@@ -70,13 +71,20 @@ function principalFields(kind: 'role' | 'user') {
         {
           description: `Inline policies of the ${kind}, by name; any other inline policy is removed. Documents are compared by meaning, not text.`,
           maxProperties: 20,
-          ...cel({
-            rule: "self.all(k, k.matches('^[A-Za-z0-9_+=,.@-]{1,128}$'))",
-            message: 'inline policy names must be 1-128 characters of letters, digits and _+=,.@-',
-          }),
+          ...cel(
+            {
+              rule: "self.all(k, k.matches('^[A-Za-z0-9_+=,.@-]{1,128}$'))",
+              message: 'inline policy names must be 1-128 characters of letters, digits and _+=,.@-',
+            },
+            {
+              rule: `self.all(k, !k.startsWith('${GRANT_POLICY_PREFIX}'))`,
+              message: `inline policy names starting with ${GRANT_POLICY_PREFIX} are the grant presets' own: use another name, or spec.${kind === 'role' ? 'role' : 'iamUser'}.grants`,
+            },
+          ),
         },
       ),
     ),
+    grants: grantsField(kind),
     tags: Type.Optional(Tags(`Tags on the ${kind}.`)),
   };
 }

@@ -8,6 +8,7 @@ import type { GitLabAwsPolicySpec } from './policy.ts';
 export * from './common.ts';
 export * from './connection.ts';
 export * from './federation.ts';
+export * from './grants.ts';
 export * from './policy.ts';
 
 export const GROUP = 'gitlab-aws.io';

@@ -4,6 +4,7 @@
 // ValidatingAdmissionPolicy says the same in CEL.
 import { type Static, Type } from '@sinclair/typebox';
 import { cel, PATTERNS, StringEnum } from './common.ts';
+import { GRANT_PRESETS } from './grants.ts';
 
 const strings = (item: ReturnType<typeof Type.String>, description: string, maxItems = 100) =>
   Type.Array(item, { description, minItems: 1, maxItems, 'x-kubernetes-list-type': 'set' });
@@ -136,15 +137,25 @@ export const GitLabAwsPolicySpecSchema = Type.Object(
           ),
           grants: Type.Optional(
             Type.Array(
-              StringEnum(['ecrPush', 'ecsDeploy', 'secretsRead', 'cloudFormationDeploy', 's3Deploy'], {
+              StringEnum(GRANT_PRESETS, {
                 description: 'A grant preset.',
               }),
               {
                 description:
-                  'Grant presets the spec may use (spec.role.grants, once the operator has them). Absent: all.',
+                  'Grant presets the spec may use (spec.role.grants, spec.iamUser.grants). Absent: all.',
                 maxItems: 20,
                 'x-kubernetes-list-type': 'set',
               },
+            ),
+          ),
+          passRoleArns: Type.Optional(
+            strings(
+              Type.String({
+                description: 'A role ARN or glob.',
+                maxLength: 2048,
+                pattern: '^arn:[A-Za-z0-9_+=,.@:/*?-]+$',
+              }),
+              `Roles the grant presets may pass to a service (ecsDeploy.taskRoleArns, cloudFormationDeploy.roleArn): passing a role lets the job give its permissions to a task or stack. ${globDescription} Absent: none.`,
             ),
           ),
           inlinePolicies: Type.Optional(

@@ -34,6 +34,8 @@ export const REASONS = {
   accessKeyLimit: 'AccessKeyLimit',
   keyNotInGitLab: 'KeyNotInGitLab',
   invalidRotation: 'InvalidRotation',
+  regionRequired: 'RegionRequired',
+  inlinePoliciesTooLarge: 'InlinePoliciesTooLarge',
 } as const;
 
 /** Why an access entry is not in the trust policy at all. */

@@ -2,7 +2,7 @@
 // policy's subjects for what GitLab says about each access entry, the CI/CD
 // variables, the provider's thumbprints, and what an earlier spec left behind.
 // No I/O; table-tested in test/unit/federation-desired.test.ts.
-import type { AccessEntry, GitLabAwsFederationSpec } from '../../api/v1alpha1/index.ts';
+import type { AccessEntry, GitLabAwsFederationSpec, Grant } from '../../api/v1alpha1/index.ts';
 import type { PolicyDocument } from '../../policy/iam-document.ts';
 import { unprotectedRefs } from '../../policy/protected-refs.ts';
 import { DEFAULT_SUB_CLAIM_COMPONENTS, subjectPatterns } from '../../policy/trust-policy.ts';
@@ -23,6 +23,9 @@ export interface DesiredPolicies {
   permissionsBoundaryArn?: string;
   managedPolicyArns: string[];
   inlinePolicies: Record<string, object>;
+  /** Grant presets, inline policies too; their resources are in `region`. */
+  grants: Grant[];
+  region: string;
   /** Spec tags plus the owner tags. */
   tags: Tags;
 }
@@ -50,6 +53,8 @@ export function desiredRole(
     permissionsBoundaryArn: r.permissionsBoundaryArn,
     managedPolicyArns: spec.role?.managedPolicyArns ?? [],
     inlinePolicies: (spec.role?.inlinePolicies ?? {}) as Record<string, object>,
+    grants: spec.role?.grants ?? [],
+    region: r.region ?? '',
     tags: { ...(spec.role?.tags ?? {}), ...ownerTags(r.owner, clusterId) },
   };
 }

@@ -10,6 +10,7 @@
 // then the boundary (so every later write finds the boundary the policy
 // requires); a new one carries both in its create call.
 import type { IamPort, PrincipalRef, Tags } from '../../adapters/aws/iam.ts';
+import { grantPolicies, needsRegion, scopeOf } from '../../policy/grants.ts';
 import { type PolicyDocument, samePolicy } from '../../policy/iam-document.ts';
 import { TerminalError } from '../../runtime/reconcile/outcome.ts';
 import { describeOwner, type Ownership, ownershipOf } from '../shared/ownership.ts';
@@ -86,6 +87,7 @@ export async function ensurePrincipal<C extends CurrentPrincipal>(
   ownedBy: { owner: string; clusterId: string; adopt: boolean },
   calls: PrincipalCalls<C>,
 ): Promise<Ensured> {
+  checkInline(p, desired);
   let current = await calls.get();
   const changes: string[] = [];
   if (current) {
@@ -104,7 +106,7 @@ export async function ensurePrincipal<C extends CurrentPrincipal>(
   if (!current) {
     const arn = await calls.create();
     for (const policy of desired.managedPolicyArns) await iam.attachPolicy(p, policy);
-    for (const [policyName, doc] of Object.entries(desired.inlinePolicies)) {
+    for (const [policyName, doc] of Object.entries(inlineOf(desired, arn))) {
       await iam.putInlinePolicy(p, policyName, JSON.stringify(doc));
     }
     return { arn, created: true, changes: [...changes, `created ${NOUN[p.kind]} ${arn}`] };
@@ -166,16 +168,48 @@ async function convergePolicies(
     changes.push(`detached ${policy}, which the spec does not list`);
   }
   const inline = await iam.inlinePolicies(p);
-  for (const [policyName, doc] of Object.entries(desired.inlinePolicies)) {
+  const wanted = inlineOf(desired, current.arn);
+  for (const [policyName, doc] of Object.entries(wanted)) {
     const have = inline[policyName];
     if (have === undefined || !samePolicy(have, doc as PolicyDocument)) {
       await iam.putInlinePolicy(p, policyName, JSON.stringify(doc));
       changes.push(`inline policy ${policyName}`);
     }
   }
-  for (const policyName of Object.keys(inline).filter((n) => !(n in desired.inlinePolicies))) {
+  for (const policyName of Object.keys(inline).filter((n) => !(n in wanted))) {
     await iam.deleteInlinePolicy(p, policyName);
     changes.push(`removed inline policy ${policyName}, which the spec does not list`);
+  }
+}
+
+/**
+ * The spec's inline policies and the grant presets' (named in the
+ * principal's account and partition, so known once its ARN is).
+ */
+function inlineOf(desired: DesiredPolicies, arn: string): Record<string, object> {
+  if (!desired.grants.length) return desired.inlinePolicies;
+  return { ...desired.inlinePolicies, ...grantPolicies(desired.grants, scopeOf(arn, desired.region)) };
+}
+
+/** IAM's limit on the inline policies of a role or user together, white space not counted. */
+export const INLINE_POLICY_LIMIT = { role: 10240, user: 2048 } as const;
+
+/** What IAM would refuse, or what a preset cannot name, said before anything is written. */
+function checkInline(p: PrincipalRef, desired: DesiredPolicies): void {
+  if (!desired.region && needsRegion(desired.grants)) {
+    throw new TerminalError(
+      REASONS.regionRequired,
+      `${FIELD[p.kind]}.grants name resources of a region, and none is known: set spec.aws.region, or run the operator with --aws-region`,
+    );
+  }
+  // JSON.stringify leaves no white space outside strings; the account does not change the size.
+  const docs = inlineOf(desired, 'arn:aws:iam::000000000000:x');
+  const size = Object.values(docs).reduce((n, doc) => n + JSON.stringify(doc).length, 0);
+  if (size > INLINE_POLICY_LIMIT[p.kind]) {
+    throw new TerminalError(
+      REASONS.inlinePoliciesTooLarge,
+      `the inline policies of ${NOUN[p.kind]} ${p.name} (${FIELD[p.kind]}.inlinePolicies and .grants) would be ${size} characters together, over the ${INLINE_POLICY_LIMIT[p.kind]} that IAM allows for a ${p.kind}: name fewer resources (a trailing * covers a prefix), or move a policy to a managed policy in ${FIELD[p.kind]}.managedPolicyArns`,
+    );
   }
 }
 

@@ -40,6 +40,8 @@ export const userStep: Step<FederationState> = {
       permissionsBoundaryArn: r.permissionsBoundaryArn,
       managedPolicyArns: spec.managedPolicyArns ?? [],
       inlinePolicies: (spec.inlinePolicies ?? {}) as Record<string, object>,
+      grants: spec.grants ?? [],
+      region: r.region ?? '',
       tags: { ...(spec.tags ?? {}), ...ownerTags(r.owner, deps.clusterId) },
     };
     const { arn, created, changes, keptBoundary } = await ensureUser(s.iam, desired, {
