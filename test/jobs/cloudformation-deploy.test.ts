@@ -7,7 +7,8 @@ const t = jobsTestbed();
 
 describe('cloudformation-deploy.gitlab-ci.yml with the cloudFormationDeploy preset', () => {
   it('creates and then updates the stack; another stack is refused', async () => {
-    await t.federate('cfn', [{ cloudFormationDeploy: { stackNames: ['payments-*'] } }]);
+    const grants = [{ cloudFormationDeploy: { stackNames: ['payments-*'] } }];
+    await t.federate('cfn', grants);
     const status = () =>
       t.admin([
         'cloudformation',

@@ -10,7 +10,8 @@ describe('ecr-push.gitlab-ci.yml with the ecrPush preset', () => {
   it('logs in, builds and pushes the image to the repository; another repository is refused', async () => {
     for (const repository of ['payments/api', 'billing/api'])
       await t.admin(['ecr', 'create-repository', '--repository-name', repository]);
-    await t.federate('ecr', [{ ecrPush: { repositories: ['payments/api'] } }]);
+    const grants = [{ ecrPush: { repositories: ['payments/api'] } }];
+    await t.federate('ecr', grants);
 
     const run = await t.run('ecr-push.gitlab-ci.yml', 'ecr-push');
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);

@@ -31,7 +31,8 @@ describe('ecs-deploy.gitlab-ci.yml with the ecsDeploy preset', () => {
         '--desired-count',
         '1',
       ]);
-    await t.federate('ecs', [{ ecsDeploy: { cluster: 'prod', services: ['api'] } }]);
+    const grants = [{ ecsDeploy: { cluster: 'prod', services: ['api'] } }];
+    await t.federate('ecs', grants);
 
     const run = await t.run('ecs-deploy.gitlab-ci.yml', 'ecs-deploy');
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);

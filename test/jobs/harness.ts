@@ -22,13 +22,26 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { parse } from 'yaml';
+import type { Grant } from '../../src/api/v1alpha1/grants.ts';
+import { grantPolicies, scopeOf } from '../../src/policy/grants.ts';
 import { awsCli, awsCliEnv, type CommandResult, createMotoAdmin } from '../../testbed/aws-cli.ts';
 import type { GitLabFake } from '../../testbed/fakes/gitlab/index.ts';
 import { type Moto, startMoto } from '../../testbed/moto.ts';
+import { type MotoIamProxy, startMotoIamProxy } from '../../testbed/moto-iam-proxy.ts';
+import { type OperatorProcess, runArgs, startOperatorProcess } from '../../testbed/operator-process.ts';
 import { removeOnExit } from '../../testbed/processes.ts';
-import { type GitLabInstance, startGitLab } from '../federation/env.ts';
+import {
+  apply,
+  CLI,
+  createTokenSecret,
+  federation,
+  type GitLabInstance,
+  startGitLab,
+  waitForCondition,
+} from '../federation/env.ts';
+import { createNamespace } from '../harness/kube.ts';
 
 export const EXAMPLES = fileURLToPath(new URL('../../examples/gitlab-ci', import.meta.url));
 const STAND_INS = fileURLToPath(new URL('./bin', import.meta.url));
@@ -292,7 +305,11 @@ export interface JobsTestbed {
   gitlab: GitLabInstance;
   /** The AWS CLI as an IAM user allowed everything: the test's own set-up and checks. */
   admin: (args: string[]) => Promise<string>;
-  /** Gives payments/api (on main) a role with these grants; returns the role's name. */
+  /**
+   * Applies a federation giving payments/api (on main) a role with these
+   * grants, waits until it is Ready, and checks that the role's inline
+   * policies are the presets' documents (src/policy/grants.ts) and nothing else.
+   */
   federate: (name: string, grants: Record<string, unknown>[]) => Promise<Federated>;
   /** Runs a job of examples/gitlab-ci/ for payments/api on main. */
   run: (file: string, job: string, variables?: Record<string, string>, ref?: string) => Promise<JobRun>;
@@ -300,6 +317,7 @@ export interface JobsTestbed {
 
 export interface Federated {
   roleName: string;
+  roleArn: string;
   /** The role's inline policies, by name, as IAM holds them. */
   policies: Record<
     string,
@@ -309,12 +327,17 @@ export interface Federated {
 
 /**
  * Registers beforeAll/afterAll for a test file: a moto of its own that
- * enforces IAM and authorises by resource (startMoto({ enforceResources: true })),
- * the GitLab fake with payments/api, and `federate` to give the project a role.
+ * enforces IAM and authorises by resource (startMoto({ enforceResources: true }),
+ * its ECS services running what they ask for), the GitLab fake with
+ * payments/api, the operator (credentials of a moto user allowed everything,
+ * IAM through the IAM proxy) watching a namespace of its own, and `federate`
+ * to give the project a role through a GitLabAwsFederation.
  */
 export function jobsTestbed(): JobsTestbed {
   const t = {} as JobsTestbed;
   let adminEnv: Record<string, string>;
+  let proxy: MotoIamProxy | undefined;
+  let op: OperatorProcess | undefined;
   beforeAll(async () => {
     t.moto = await startMoto({ enforceResources: true, env: { MOTO_ECS_SERVICE_RUNNING: '1' } });
     t.gitlab = await startGitLab();
@@ -326,7 +349,26 @@ export function jobsTestbed(): JobsTestbed {
       if (r.code !== 0) throw new Error(`aws ${args.join(' ')}: ${r.stderr}`);
       return r.stdout.trim();
     };
-    t.federate = async (name, grants) => directRole(t, name, grants);
+    // moto checks every signature now: the IAM proxy (which implements what
+    // moto lacks for OIDC providers) signs its own calls with the admin's key.
+    proxy = await startMotoIamProxy(t.moto.url, { credentials: key });
+    const ns = await createNamespace('jobs');
+    await createTokenSecret(ns, t.gitlab.token);
+    op = startOperatorProcess(
+      CLI,
+      [...runArgs(ns, inject('kubeconfig')), '--propagation-delay', '0s', '--cluster-id', 'itest'],
+      {
+        AWS_ENDPOINT_URL_IAM: proxy.url,
+        AWS_ENDPOINT_URL_STS: proxy.url,
+        AWS_ACCESS_KEY_ID: key.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
+        AWS_REGION: REGION,
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+        NODE_EXTRA_CA_CERTS: t.gitlab.caFile,
+      },
+    );
+    t.federate = (name, grants) => federate(t, ns, name, grants);
     t.run = (file, job, variables, ref) =>
       runJob({
         file,
@@ -339,130 +381,58 @@ export function jobsTestbed(): JobsTestbed {
       });
   }, 120_000);
   afterAll(async () => {
+    await op?.stop('SIGKILL');
+    await proxy?.close();
     await t.gitlab?.close();
     await t.moto?.stop();
   });
   return t;
 }
 
-/** Until the operator writes grants: the role as the contract documents it, made directly. */
-async function directRole(
+/**
+ * The operator's part: a GitLabAwsFederation for payments/api on main with the
+ * grants, Ready; the role's inline policies as IAM holds them. The operator
+ * writes ROLE_ARN and AWS_DEFAULT_REGION into the project's CI/CD variables.
+ */
+async function federate(
   t: JobsTestbed,
+  ns: string,
   name: string,
   grants: Record<string, unknown>[],
 ): Promise<Federated> {
-  const roleName = `gitlab-${name}`;
-  await t.admin([
-    'iam',
-    'create-role',
-    '--role-name',
-    roleName,
-    '--assume-role-policy-document',
-    JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/x` },
-          Action: 'sts:AssumeRoleWithWebIdentity',
-        },
-      ],
+  await apply(
+    ns,
+    federation(name, {
+      gitlab: { url: t.gitlab.fake.url, tokenSecretRef: { name: 'gitlab-token', key: 'token' } },
+      aws: { region: REGION },
+      access: [{ project: PROJECT, refs: ['main'] }],
+      role: { grants },
+      ciVariables: { target: { project: PROJECT } },
     }),
-  ]);
-  const arn = (kind: string, rest: string) => `arn:aws:${kind}:${REGION}:${ACCOUNT}:${rest}`;
-  const policies: Federated['policies'] = {};
-  for (const grant of grants) {
-    const [preset, p] = Object.entries(grant)[0] as [string, Record<string, unknown>];
-    const list = (k: string) => (p[k] ?? []) as string[];
-    const Statement =
-      preset === 'ecrPush'
-        ? [
-            { Sid: 'EcrLogin', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
-            {
-              Sid: 'EcrPush',
-              Effect: 'Allow',
-              Action: [
-                'ecr:BatchCheckLayerAvailability',
-                'ecr:BatchGetImage',
-                'ecr:CompleteLayerUpload',
-                'ecr:InitiateLayerUpload',
-                'ecr:PutImage',
-                'ecr:UploadLayerPart',
-              ],
-              Resource: list('repositories').map((r) => arn('ecr', `repository/${r}`)),
-            },
-          ]
-        : preset === 'ecsDeploy'
-          ? [
-              {
-                Sid: 'EcsTaskDefinitions',
-                Effect: 'Allow',
-                Action: ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'],
-                Resource: '*',
-              },
-              {
-                Sid: 'EcsServices',
-                Effect: 'Allow',
-                Action: ['ecs:DescribeServices', 'ecs:UpdateService'],
-                Resource: list('services').map((s) => arn('ecs', `service/${p.cluster}/${s}`)),
-              },
-            ]
-          : preset === 'secretsRead'
-            ? [
-                {
-                  Sid: 'SecretsRead',
-                  Effect: 'Allow',
-                  Action: 'secretsmanager:GetSecretValue',
-                  Resource: list('secretArns'),
-                },
-              ]
-            : preset === 'cloudFormationDeploy'
-              ? [
-                  {
-                    Sid: 'CloudFormationStacks',
-                    Effect: 'Allow',
-                    Action: [
-                      'cloudformation:CreateChangeSet',
-                      'cloudformation:DescribeChangeSet',
-                      'cloudformation:DescribeStacks',
-                      'cloudformation:ExecuteChangeSet',
-                      'cloudformation:GetTemplateSummary',
-                    ],
-                    Resource: list('stackNames').map((s) => arn('cloudformation', `stack/${s}/*`)),
-                  },
-                ]
-              : [
-                  {
-                    Sid: 'S3List',
-                    Effect: 'Allow',
-                    Action: 's3:ListBucket',
-                    Resource: list('buckets').map((b) => `arn:aws:s3:::${b}`),
-                  },
-                  {
-                    Sid: 'S3Objects',
-                    Effect: 'Allow',
-                    Action: ['s3:DeleteObject', 's3:PutObject'],
-                    Resource: list('buckets').map((b) => `arn:aws:s3:::${b}/*`),
-                  },
-                ];
-    const policyName = `gitlab-aws-grant-${preset}`;
-    const document = { Version: '2012-10-17', Statement };
-    await t.admin([
-      'iam',
-      'put-role-policy',
-      '--role-name',
-      roleName,
-      '--policy-name',
-      policyName,
-      '--policy-document',
-      JSON.stringify(document),
-    ]);
-    policies[policyName] = document;
-  }
-  t.gitlab.fake.state.setVariable(
-    { project: PROJECT },
-    { key: 'ROLE_ARN', value: `arn:aws:iam::${ACCOUNT}:role/${roleName}` },
   );
-  t.gitlab.fake.state.setVariable({ project: PROJECT }, { key: 'AWS_DEFAULT_REGION', value: REGION });
-  return { roleName, policies };
+  const ready = await waitForCondition(ns, name, 'Ready', 'True', { timeoutMs: 45_000 });
+  const roleArn = ready.status!.roleArn!;
+  const roleName = roleArn.split('/').at(-1)!;
+  const names = JSON.parse(
+    await t.admin(['iam', 'list-role-policies', '--role-name', roleName, '--query', 'PolicyNames']),
+  ) as string[];
+  const policies: Federated['policies'] = {};
+  for (const policyName of names) {
+    policies[policyName] = JSON.parse(
+      await t.admin([
+        'iam',
+        'get-role-policy',
+        '--role-name',
+        roleName,
+        '--policy-name',
+        policyName,
+        '--query',
+        'PolicyDocument',
+      ]),
+    );
+  }
+  // One inline policy per preset, gitlab-aws-grant-<preset>, each the document
+  // the operator computes for the role's account and the federation's region.
+  expect(policies).toEqual(grantPolicies(grants as Grant[], scopeOf(roleArn, REGION)));
+  return { roleName, roleArn, policies };
 }

@@ -15,13 +15,14 @@ describe('secrets-read.gitlab-ci.yml with the secretsRead preset', () => {
     ])
       await t.admin(['secretsmanager', 'create-secret', '--name', name!, '--secret-string', value!]);
     // The ARN as docs/grants.md advises: the name and Secrets Manager's six-character suffix.
-    await t.federate('secrets', [
+    const grants = [
       {
         secretsRead: {
           secretArns: [`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:payments/db-??????`],
         },
       },
-    ]);
+    ];
+    await t.federate('secrets', grants);
 
     const run = await t.run('secrets-read.gitlab-ci.yml', 'secrets-read');
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
