@@ -43,6 +43,16 @@ e.g. secret:payments/db-?????? for the secret's random suffix) breaks the match
 or the server, and `.` matches any character. Patterns are matched here as IAM
 does: `*` any run of characters, `?` exactly one, everything else literally.
 
+Conditions of identity policies: moto evaluates them without a request
+context, so StringEquals on a key the request lacks passes, and an Allow
+statement whose condition fails counts as an explicit Deny. Here a statement's
+StringEquals, StringLike, ArnEquals and ArnLike are evaluated against the
+keys the request carries (so far cloudformation:RoleArn, the RoleARN of
+CreateChangeSet, CreateStack and UpdateStack: the cloudFormationDeploy
+preset's condition); a key the request lacks matches nothing, as in AWS; an
+Allow whose condition fails only does not allow. Other operators are left to
+moto. Trust policies (moto's sts:AssumeRole check) are evaluated as before.
+
 Also, AWS does not sign sts:AssumeRoleWithWebIdentity (nor AssumeRoleWithSAML):
 the token is the credential. moto, with enforcement on, reads the
 Authorization header of every request and fails with a 500 without it; the
@@ -51,6 +61,7 @@ unsigned call is let through here, signed ones are checked as before.
 
 import re
 import sys
+import threading
 
 from moto import settings
 from moto.cloudformation.responses import CloudFormationResponse
@@ -58,7 +69,7 @@ from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.responses import BaseResponse
 from moto.ecr.responses import ECRResponse
 from moto.ecs.responses import EC2ContainerServiceResponse
-from moto.iam.access_control import IAMPolicyStatement
+from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.server import main
 from moto.sts.responses import TokenResponse
@@ -122,7 +133,16 @@ def _cloudformation_resources(self: CloudFormationResponse) -> list[str]:
     return [_arn(self, "cloudformation", f"stack/{stack_name}/*")]
 
 
-def _install(cls: type, resources) -> None:
+def _cloudformation_context(self: CloudFormationResponse) -> dict[str, str]:
+    role = self._get_param("RoleARN")
+    return {"cloudformation:RoleArn": role} if role else {}
+
+
+# The request context of the request being authorised (werkzeug serves each in a thread).
+_request = threading.local()
+
+
+def _install(cls: type, resources, context=lambda self: {}) -> None:
     def _determine_resource(self) -> str:
         self._gao_resources = resources(self)
         return self._gao_resources[0]
@@ -133,9 +153,13 @@ def _install(cls: type, resources) -> None:
         # Checked only while enforcing: a call still within the unauthenticated
         # count must count once.
         enforcing = ActionAuthenticatorMixin.request_count >= settings.INITIAL_NO_AUTH_ACTION_COUNT
-        ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(self, resource)
-        for other in getattr(self, "_gao_resources", [])[1:] if enforcing else []:
-            ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(self, other)
+        _request.context = {k.lower(): v for k, v in context(self).items()}
+        try:
+            ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(self, resource)
+            for other in getattr(self, "_gao_resources", [])[1:] if enforcing else []:
+                ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(self, other)
+        finally:
+            _request.context = None
 
     cls._determine_resource = _determine_resource
     cls._authenticate_and_authorize_normal_action = _authenticate_and_authorize_normal_action
@@ -144,7 +168,7 @@ def _install(cls: type, resources) -> None:
 _install(ECRResponse, _ecr_resources)
 _install(EC2ContainerServiceResponse, _ecs_resources)
 _install(SecretsManagerResponse, _secretsmanager_resources)
-_install(CloudFormationResponse, _cloudformation_resources)
+_install(CloudFormationResponse, _cloudformation_resources, _cloudformation_context)
 
 UNSIGNED_STS_ACTIONS = {"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"}
 _sts_authorize = TokenResponse._authenticate_and_authorize_normal_action
@@ -165,6 +189,42 @@ def _iam_match(pattern: str, string: str) -> re.Match[str] | None:
 
 
 IAMPolicyStatement._match = staticmethod(_iam_match)
+
+_OPERATORS = {
+    "StringEquals": lambda expected, actual: expected == actual,
+    "StringLike": lambda expected, actual: _iam_match(expected, actual) is not None,
+    "ArnEquals": lambda expected, actual: expected == actual,
+    "ArnLike": lambda expected, actual: _iam_match(expected, actual) is not None,
+}
+_moto_check_conditions = IAMPolicyStatement._check_conditions
+_moto_is_action_permitted = IAMPolicyStatement.is_action_permitted
+
+
+def _check_conditions(self: IAMPolicyStatement, incoming: dict[str, str] | None) -> bool:
+    context = getattr(_request, "context", None)
+    conditions = self._statement.get("Condition") or {}
+    # Identity policies only (moto passes no values for them), and operators this knows.
+    if incoming is not None or context is None or not set(conditions) <= set(_OPERATORS):
+        return _moto_check_conditions(self, incoming)
+    for operator, keys in conditions.items():
+        for key, expected in keys.items():
+            actual = context.get(key.lower())
+            expected = expected if isinstance(expected, list) else [expected]
+            if actual is None or not any(_OPERATORS[operator](e, actual) for e in expected):
+                return False
+    return True
+
+
+def _is_action_permitted(self: IAMPolicyStatement, *args, **kwargs) -> PermissionResult:
+    result = _moto_is_action_permitted(self, *args, **kwargs)
+    # An Allow that does not apply allows nothing; it never denies.
+    if result == PermissionResult.DENIED and self._statement.get("Effect") == "Allow":
+        return PermissionResult.NEUTRAL
+    return result
+
+
+IAMPolicyStatement._check_conditions = _check_conditions
+IAMPolicyStatement.is_action_permitted = _is_action_permitted
 
 if __name__ == "__main__":
     main(sys.argv[1:])

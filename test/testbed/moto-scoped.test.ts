@@ -14,6 +14,7 @@ import { removeOnExit } from '../../testbed/processes.ts';
 const REGION = 'eu-west-1';
 const ARN = `${REGION}:123456789012`;
 const ROLE = 'scoped-job';
+const CFN_ROLE = 'arn:aws:iam::123456789012:role/cloudformation';
 
 const policy = {
   Version: '2012-10-17',
@@ -49,6 +50,12 @@ const policy = {
         'cloudformation:DescribeStacks',
       ],
       Resource: `arn:aws:cloudformation:${ARN}:stack/payments-*/*`,
+    },
+    {
+      Effect: 'Allow',
+      Action: 'cloudformation:CreateChangeSet',
+      Resource: `arn:aws:cloudformation:${ARN}:stack/roled-*/*`,
+      Condition: { StringEquals: { 'cloudformation:RoleArn': CFN_ROLE } },
     },
     { Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::payments-site' },
     {
@@ -232,6 +239,34 @@ describe('moto with resource-level authorisation (startMoto({ enforceResources: 
       ]),
     ).toBe('CREATE_COMPLETE');
     expectDenied(await deploy('other-web'), 'cloudformation:DescribeStacks');
+  });
+
+  it('CloudFormation: a condition on cloudformation:RoleArn allows the change set naming the role, and no other', async () => {
+    const template = join(dir, 'template.yaml');
+    const changeSet = (stack: string, ...role: string[]) =>
+      awsCli(
+        [
+          'cloudformation',
+          'create-change-set',
+          '--stack-name',
+          stack,
+          '--change-set-name',
+          'one',
+          '--change-set-type',
+          'CREATE',
+          '--template-body',
+          `file://${template}`,
+          ...role,
+        ],
+        job,
+      );
+    const named = await changeSet('roled-a', '--role-arn', CFN_ROLE);
+    expect(named.code, named.stderr).toBe(0);
+    expectDenied(await changeSet('roled-b'), 'cloudformation:CreateChangeSet');
+    expectDenied(
+      await changeSet('roled-c', '--role-arn', 'arn:aws:iam::123456789012:role/admin'),
+      'cloudformation:CreateChangeSet',
+    );
   });
 
   it('S3 (moto itself): ListBucket on the bucket, PutObject and DeleteObject on its objects', async () => {
