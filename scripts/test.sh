@@ -15,6 +15,7 @@ ensure_moto
 ensure_awscli
 ensure_helm
 ensure_lua
+ensure_jq
 log "set-up took $(( $(date +%s) - began )) s (node $(node --version))"
 
 node_modules/.bin/biome check .

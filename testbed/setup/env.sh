@@ -124,3 +124,15 @@ ensure_lua() {
     log "lua5.1 is missing: install it (Debian/Ubuntu: sudo apt-get install -y lua5.1) to run test/gitops"
   fi
 }
+
+# jq, which the ECS example job uses (test/jobs/ecs-deploy.test.ts runs it;
+# in the job's amazon/aws-cli image the job installs it with yum): Debian's jq.
+ensure_jq() {
+  if command -v jq >/dev/null; then return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing jq (apt-get)"
+    apt-get install -y jq >&2 || { apt-get update >&2 && apt-get install -y jq >&2; }
+  else
+    log "jq is missing: install it (Debian/Ubuntu: sudo apt-get install -y jq) to run test/jobs"
+  fi
+}
