@@ -44,6 +44,9 @@ describe('cloudformation-deploy.gitlab-ci.yml with the cloudFormationDeploy pres
 
     const created = await t.run('cloudformation-deploy.gitlab-ci.yml', 'cloudformation-deploy', withRole);
     expect(created.code, `${created.stdout}\n${created.stderr}`).toBe(0);
+    // The job's ID token is one the role's trust policy admits (moto's STS does not check).
+    const admitted = await t.admits(created);
+    expect(admitted.code, admitted.stdout + admitted.stderr).toBe(0);
     expect(created.stdout).toContain('payments-web\tCREATE_COMPLETE');
     expect(await status()).toBe(`CREATE_COMPLETE\t${created.env.CI_COMMIT_SHORT_SHA}`);
     expect(

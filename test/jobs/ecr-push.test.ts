@@ -15,6 +15,9 @@ describe('ecr-push.gitlab-ci.yml with the ecrPush preset', () => {
 
     const run = await t.run('ecr-push.gitlab-ci.yml', 'ecr-push');
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    // The job's ID token is one the role's trust policy admits (moto's STS does not check).
+    const admitted = await t.admits(run);
+    expect(admitted.code, admitted.stdout + admitted.stderr).toBe(0);
     expect(run.stdout).toContain('Login Succeeded');
     const tag = run.env.CI_COMMIT_SHORT_SHA;
     expect(

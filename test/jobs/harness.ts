@@ -311,6 +311,12 @@ export interface JobsTestbed {
    * policies are the presets' documents (src/policy/grants.ts) and nothing else.
    */
   federate: (name: string, grants: Record<string, unknown>[]) => Promise<Federated>;
+  /**
+   * check-access (the operator's command, as its own process) on the ID token
+   * a job got (its AWS_ID_TOKEN), for the last federation: would AWS's STS
+   * exchange it for the role? moto's does not check the trust policy.
+   */
+  admits: (run: JobRun) => Promise<CommandResult>;
   /** Runs a job of examples/gitlab-ci/ for payments/api on main. */
   run: (file: string, job: string, variables?: Record<string, string>, ref?: string) => Promise<JobRun>;
 }
@@ -368,7 +374,35 @@ export function jobsTestbed(): JobsTestbed {
         NODE_EXTRA_CA_CERTS: t.gitlab.caFile,
       },
     );
-    t.federate = (name, grants) => federate(t, ns, name, grants);
+    let last: string | undefined;
+    t.federate = (name, grants) => {
+      last = name;
+      return federate(t, ns, name, grants);
+    };
+    t.admits = async (run) => {
+      const token = join(run.tmp, 'check-access-token');
+      writeFileSync(token, run.env.AWS_ID_TOKEN ?? '');
+      return new Promise((resolve) => {
+        execFile(
+          process.execPath,
+          [CLI, 'check-access', '--federation', `${ns}/${last}`, '--token', token],
+          {
+            env: {
+              ...process.env,
+              KUBECONFIG: inject('kubeconfig'),
+              AWS_ENDPOINT_URL_IAM: proxy!.url,
+              AWS_ENDPOINT_URL_STS: proxy!.url,
+              AWS_ACCESS_KEY_ID: key.accessKeyId,
+              AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
+              AWS_REGION: REGION,
+              AWS_CONFIG_FILE: '/dev/null',
+              AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+            },
+          },
+          (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    };
     t.run = (file, job, variables, ref) =>
       runJob({
         file,

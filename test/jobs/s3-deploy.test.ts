@@ -13,6 +13,9 @@ describe('s3-deploy.gitlab-ci.yml with the s3Deploy preset', () => {
 
     const run = await t.run('s3-deploy.gitlab-ci.yml', 's3-deploy');
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    // The job's ID token is one the role's trust policy admits (moto's STS does not check).
+    const admitted = await t.admits(run);
+    expect(admitted.code, admitted.stdout + admitted.stderr).toBe(0);
     expect(run.stdout).toContain('$ aws s3 sync "./$SITE_DIR" "s3://$BUCKET" --delete');
     const keys = await t.admin([
       's3api',

@@ -26,6 +26,9 @@ describe('secrets-read.gitlab-ci.yml with the secretsRead preset', () => {
 
     const run = await t.run('secrets-read.gitlab-ci.yml', 'secrets-read');
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    // The job's ID token is one the role's trust policy admits (moto's STS does not check).
+    const admitted = await t.admits(run);
+    expect(admitted.code, admitted.stdout + admitted.stderr).toBe(0);
     const files = readdirSync(run.tmp).map((f) => readFileSync(join(run.tmp, f), 'utf8'));
     expect(files).toContain(`${VALUE}\n`);
     expect(run.stdout + run.stderr).not.toContain(VALUE);
