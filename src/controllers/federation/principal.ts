@@ -192,7 +192,7 @@ function inlineOf(desired: DesiredPolicies, arn: string): Record<string, object>
 }
 
 /** IAM's limit on the inline policies of a role or user together, white space not counted. */
-export const INLINE_POLICY_LIMIT = { role: 10240, user: 2048 } as const;
+const INLINE_POLICY_LIMIT = { role: 10240, user: 2048 } as const;
 
 /** What IAM would refuse, or what a preset cannot name, said before anything is written. */
 function checkInline(p: PrincipalRef, desired: DesiredPolicies): void {
