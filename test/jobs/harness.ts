@@ -13,6 +13,8 @@
 //   job against another repository, service or bucket);
 // - each `id_tokens` variable set to an ID token the GitLab fake mints for the
 //   project, ref and aud.
+// The job's `image` is read but not pulled: the script runs on this machine,
+// with the testbed's tools (and jq from the machine). Refs are branches.
 // The one stand-in: docker (test/jobs/bin/docker). The testbed has no Docker
 // engine and nothing emulates ECR's registry API, so `docker push` is done
 // with the ECR API actions a registry push is authorised on, with the job's
