@@ -296,6 +296,20 @@ export async function runJob(options: RunJobOptions): Promise<JobRun> {
 
 const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
+/**
+ * The job failed because AWS refused `action` (the denial names it:
+ * "not authorized to perform: ecs:UpdateService"; S3's names the operation).
+ */
+export function expectRefused(run: JobRun, action: string): void {
+  expect(run.ran).toBe(true);
+  expect(run.code, `${run.stdout}\n${run.stderr}`).not.toBe(0);
+  expect(run.stderr).toContain('AccessDenied');
+  expect(run.stderr).toContain(action);
+}
+
+/** Job tests run several jobs, each a dozen AWS CLI processes: more than vitest's default 60 s on a busy machine. */
+export const JOB_TEST_TIMEOUT = 180_000;
+
 // --- The set-up every job test shares -----------------------------------
 
 export const REGION = 'eu-west-1';
