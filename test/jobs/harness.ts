@@ -33,7 +33,7 @@ import type { GitLabFake } from '../../testbed/fakes/gitlab/index.ts';
 import { type Moto, startMoto } from '../../testbed/moto.ts';
 import { type MotoIamProxy, startMotoIamProxy } from '../../testbed/moto-iam-proxy.ts';
 import { type OperatorProcess, runArgs, startOperatorProcess } from '../../testbed/operator-process.ts';
-import { removeOnExit } from '../../testbed/processes.ts';
+import { removeOnExit, spawnGuarded } from '../../testbed/processes.ts';
 import {
   apply,
   CLI,
@@ -273,6 +273,7 @@ export async function runJob(options: RunJobOptions): Promise<JobRun> {
   // command echoed with `$ ` and then run as written.
   const script = [
     'set -eo pipefail',
+    `cd ${shellQuote(projectDir)}`,
     'set +o noclobber',
     ...[...job.beforeScript, ...job.script].flatMap((command) => [
       `printf '%s\\n' ${shellQuote(`$ ${command}`)}`,
@@ -283,14 +284,22 @@ export async function runJob(options: RunJobOptions): Promise<JobRun> {
   const file = join(root, 'script.sh');
   writeFileSync(file, script);
   chmodSync(file, 0o700);
-  const result = await new Promise<CommandResult>((resolve) => {
-    execFile(
-      'bash',
-      ['--noprofile', '--norc', file],
-      { cwd: projectDir, env, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
+  // Guarded: bash dies with this process, like every process of the testbed.
+  const child = spawnGuarded('bash', ['--noprofile', '--norc', file], env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk) => {
+    stdout += chunk;
   });
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const code = await new Promise<number>((resolve) =>
+    child.once('close', (exit, signal) => resolve(exit ?? (signal ? 128 : 1))),
+  );
+  clearTimeout(timer);
+  const result: CommandResult = { code, stdout, stderr };
   return { ran: true, ...result, projectDir, tmp, env };
 }
 
