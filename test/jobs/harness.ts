@@ -22,7 +22,7 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { parse } from 'yaml';
@@ -139,7 +139,7 @@ const scopeMatches = (scope: string, environment: string | undefined) =>
     new RegExp(`^${scope.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`).test(environment));
 
 export interface RunJobOptions {
-  /** File name under examples/gitlab-ci/. */
+  /** File name under examples/gitlab-ci/ (or an absolute path, for the harness's own tests). */
   file: string;
   job: string;
   gitlab: GitLabFake;
@@ -167,7 +167,7 @@ export interface JobRun extends CommandResult {
 export async function runJob(options: RunJobOptions): Promise<JobRun> {
   const { fake, project } = { fake: options.gitlab, project: options.gitlab.state.project(options.project) };
   if (!project) throw new Error(`no project ${options.project} in the GitLab fake`);
-  const job = readJob(readFileSync(join(EXAMPLES, options.file), 'utf8'), options.job);
+  const job = readJob(readFileSync(resolve(EXAMPLES, options.file), 'utf8'), options.job);
 
   const root = mkdtempSync(join(tmpdir(), `gao-job-${options.job}-`));
   removeOnExit(root);
