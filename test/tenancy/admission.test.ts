@@ -192,8 +192,9 @@ describe('at apply time: the chart’s ValidatingAdmissionPolicy', () => {
   });
 
   it('stays within the API server’s CEL cost limit for a large policy and a large resource', async () => {
-    // 100 wildcard globs and 100 paths against 20 managed policies and 20
-    // access entries, none allowed: the slowest path through the checks.
+    // 100 wildcard globs and 100 paths against 20 managed policies, 20
+    // access entries and 11 roles passed by grants, none allowed: the slowest
+    // path through the checks.
     const ns = `tenancy-large-${random()}`;
     const id = `large-${RUN}`;
     const name = `large-${id}`;
@@ -212,6 +213,11 @@ describe('at apply time: the chart’s ValidatingAdmissionPolicy', () => {
               managedPolicyArns: Array.from(
                 { length: 100 },
                 (_, n) => `arn:aws:iam::123456789012:policy/gitlab/team-${n}-*-deploy?`,
+              ),
+              grants: ['ecrPush'],
+              passRoleArns: Array.from(
+                { length: 100 },
+                (_, n) => `arn:aws:iam::123456789012:role/gitlab/team-${n}-*-task?`,
               ),
             },
           },
@@ -233,6 +239,24 @@ describe('at apply time: the chart’s ValidatingAdmissionPolicy', () => {
             { length: 20 },
             (_, n) => `arn:aws:iam::123456789012:policy/gitlab/team-x-something-${n}-deploy1`,
           ),
+          grants: [
+            {
+              ecsDeploy: {
+                cluster: 'prod',
+                services: ['api'],
+                taskRoleArns: Array.from(
+                  { length: 10 },
+                  (_, n) => `arn:aws:iam::123456789012:role/gitlab/team-x-something-${n}-task1`,
+                ),
+              },
+            },
+            {
+              cloudFormationDeploy: {
+                stackNames: ['payments-*'],
+                roleArn: 'arn:aws:iam::123456789012:role/gitlab/team-x-cfn',
+              },
+            },
+          ],
         },
       },
     };

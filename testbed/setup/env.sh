@@ -63,16 +63,22 @@ ensure_k8s_assets() {
     bash "$(dirname "${BASH_SOURCE[0]}")/build-k8s-assets.sh" all >&2
 }
 
-# moto server in a virtual environment in the cache.
-ensure_moto() {
-  if [ -n "${TEST_ASSET_MOTO_SERVER:-}" ] && [ -x "$TEST_ASSET_MOTO_SERVER" ]; then return; fi
-  local venv="$GAO_CACHE/moto-venv"
-  if [ -x "$venv/bin/moto_server" ] && [ "$(cat "$venv/.gao-version" 2>/dev/null)" = "$GAO_MOTO_VERSION" ]; then return; fi
-  log "installing moto[server]==$GAO_MOTO_VERSION into $venv"
+# A Python tool from PyPI in a virtual environment of its own in the cache,
+# made anew when the pinned version changes: ensure_venv DIR BIN PACKAGE VERSION.
+ensure_venv() {
+  local venv="$GAO_CACHE/$1" bin=$2 package=$3 version=$4
+  if [ -x "$venv/bin/$bin" ] && [ "$(cat "$venv/.gao-version" 2>/dev/null)" = "$version" ]; then return; fi
+  log "installing $package==$version into $venv"
   rm -rf "$venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$GAO_MOTO_VERSION" >&2
-  echo "$GAO_MOTO_VERSION" >"$venv/.gao-version"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$package==$version" >&2
+  echo "$version" >"$venv/.gao-version"
+}
+
+# moto server.
+ensure_moto() {
+  if [ -n "${TEST_ASSET_MOTO_SERVER:-}" ] && [ -x "$TEST_ASSET_MOTO_SERVER" ]; then return; fi
+  ensure_venv moto-venv moto_server 'moto[server]' "$GAO_MOTO_VERSION"
 }
 
 # The AWS CLI (v1, from PyPI) that test/jobs runs the example jobs' scripts
@@ -80,13 +86,7 @@ ensure_moto() {
 # moto's boto3, so one venv for both would make one of them move.
 ensure_awscli() {
   if [ -n "${TEST_ASSET_AWS:-}" ] && [ -x "$TEST_ASSET_AWS" ]; then return; fi
-  local venv="$GAO_CACHE/awscli-venv"
-  if [ -x "$venv/bin/aws" ] && [ "$(cat "$venv/.gao-version" 2>/dev/null)" = "$GAO_AWSCLI_VERSION" ]; then return; fi
-  log "installing awscli==$GAO_AWSCLI_VERSION into $venv"
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "awscli==$GAO_AWSCLI_VERSION" >&2
-  echo "$GAO_AWSCLI_VERSION" >"$venv/.gao-version"
+  ensure_venv awscli-venv aws awscli "$GAO_AWSCLI_VERSION"
 }
 
 # helm for the chart tests: TEST_ASSET_HELM, else built once from the Go module
