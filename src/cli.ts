@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-// Entry point of the `gitlab-aws-operator` binary.
+// Entry point of the `gitlab-aws-operator` binary (and of the kubectl plugin
+// kubectl-gitlab_aws, the same program).
+// First: an older Node.js stops here with one line (node-version.js says why).
+import './node-version.js';
 import { readFileSync } from 'node:fs';
 import { checkAccessHelp, runCheckAccess } from './access/cli.ts';
 import { helpText, parseCommandLine } from './config.ts';
@@ -7,12 +10,45 @@ import { productControllers } from './controllers/index.ts';
 import { resolveClusterId, runOperator } from './operator.ts';
 import { UsageError } from './runtime/process/flags.ts';
 
+const COMMAND_NAMES = ['run', 'check-access', 'help', 'version'];
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return `${pkg.version}\n`;
+}
+
+/**
+ * `--help`, `-h` and `--version` mean the same after any command, and win over
+ * every other flag (a bad one included): they exit 0 without touching anything.
+ * `help check-access` and `check-access --help` print check-access's help.
+ */
+function helpOrVersion(argv: string[]): string | undefined {
+  const end = argv.indexOf('--');
+  const args = end < 0 ? argv : argv.slice(0, end);
+  // The command comes first (`gitlab-aws-operator <command> [flags]`); none: flags alone.
+  const command = args[0] !== undefined && !args[0].startsWith('-') ? args[0] : undefined;
+  if (command !== undefined && !COMMAND_NAMES.includes(command)) return undefined;
+  if (args.includes('--version') || command === 'version') return version();
+  const help = args.includes('--help') || args.includes('-h') || command === 'help' || args.length === 0;
+  if (!help) return undefined;
+  const about = command === 'help' ? args[1] : command;
+  return about === 'check-access' ? checkAccessHelp() : helpText();
+}
+
 async function main(argv: string[]): Promise<number> {
+  const text = helpOrVersion(argv);
+  if (text !== undefined) {
+    process.stdout.write(text);
+    return 0;
+  }
+  const first = argv[0];
+  if (first !== undefined && !first.startsWith('-') && !COMMAND_NAMES.includes(first)) {
+    process.stderr.write(
+      `gitlab-aws-operator: unknown command "${first}"; use one of: ${COMMAND_NAMES.join(', ')}\nRun 'gitlab-aws-operator help' for the flags.\n`,
+    );
+    return 2;
+  }
   if (argv[0] === 'check-access') {
-    if (argv.includes('--help')) {
-      process.stdout.write(checkAccessHelp());
-      return 0;
-    }
     try {
       return await runCheckAccess(argv.slice(1));
     } catch (err) {
@@ -36,11 +72,9 @@ async function main(argv: string[]): Promise<number> {
     case 'help':
       process.stdout.write(helpText());
       return 0;
-    case 'version': {
-      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-      process.stdout.write(`${pkg.version}\n`);
+    case 'version':
+      process.stdout.write(version());
       return 0;
-    }
     case 'run': {
       let config: typeof parsed.config;
       try {

@@ -319,8 +319,10 @@ Usage: gitlab-aws-operator <command> [flags]
 Commands:
   run           start the controllers (the container's command)
   check-access  would a GitLab job be allowed to assume a role, or does AWS take its access key? (check-access --help)
-  version       print the version
-  help          print this help
+  version       print the version (also --version after any command)
+  help          print this help (also -h or --help after any command; help check-access for its own)
+
+As a kubectl plugin (kubectl-gitlab_aws on PATH): kubectl gitlab-aws check-access NAME -n NAMESPACE [-o json]
 
 Flags (each also read from the environment variable in brackets; a flag wins):
 ${usage(FLAGS)}

@@ -50,7 +50,26 @@ export const CHECK_FLAGS: FlagSpec[] = [
     type: 'string',
     help: 'the exact sub claim, when the project customises ci_id_token_sub_claim_components',
   },
-  { name: 'kubeconfig', env: 'KUBECONFIG', type: 'string', help: 'kubeconfig, with --federation' },
+  {
+    name: 'namespace',
+    short: 'n',
+    type: 'string',
+    help: "the federation's namespace, with its NAME as the argument (as kubectl takes it; default: the kubeconfig context's namespace, else default)",
+  },
+  { name: 'kubeconfig', env: 'KUBECONFIG', type: 'string', help: 'kubeconfig, with a federation' },
+  {
+    name: 'context',
+    type: 'string',
+    help: "the kubeconfig context to use (default: the kubeconfig's current context)",
+  },
+  {
+    name: 'output',
+    short: 'o',
+    type: 'string',
+    default: 'text',
+    help: 'text, or json: one JSON object on standard output (allowed, summary, reasons; the exit code is the same)',
+    check: (v) => (v === 'text' || v === 'json' ? undefined : 'use text or json'),
+  },
   {
     name: 'cluster-id',
     env: 'CLUSTER_ID',
@@ -61,8 +80,9 @@ export const CHECK_FLAGS: FlagSpec[] = [
 ];
 
 export function checkAccessHelp(): string {
-  return `Usage: gitlab-aws-operator check-access (--federation NS/NAME | --role-arn ARN) (--token FILE | --project PATH --ref REF [--ref-type branch|tag] [--aud AUD])
+  return `Usage: gitlab-aws-operator check-access (--federation NS/NAME | NAME [-n NS] | --role-arn ARN) (--token FILE | --project PATH --ref REF [--ref-type branch|tag] [--aud AUD])
        gitlab-aws-operator check-access --federation NS/NAME   (method IAMUserAccessKeys)
+       kubectl gitlab-aws check-access NAME -n NS [--context CTX] [-o json] ...   (the kubectl plugin kubectl-gitlab_aws)
 
 Says whether a GitLab CI/CD job may assume the role, and if not, which check fails.
 For a federation of method IAMUserAccessKeys: whether AWS takes the access key the
@@ -78,11 +98,27 @@ export async function runCheckAccess(
   argv: string[],
   out: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<number> {
-  const { values: v } = parseFlags(CHECK_FLAGS, argv, process.env);
+  const { values: v, positionals } = parseFlags(CHECK_FLAGS, argv, process.env);
   const str = (name: string) =>
     typeof v[name] === 'string' && v[name] !== '' ? (v[name] as string) : undefined;
-  if (!str('federation') === !str('role-arn'))
-    throw new UsageError('give exactly one of --federation or --role-arn');
+  if (positionals.length > 1)
+    throw new UsageError(`one federation NAME at most, not ${positionals.join(' ')}`);
+  const named = positionals[0];
+  if ([str('federation'), named, str('role-arn')].filter(Boolean).length !== 1)
+    throw new UsageError('give exactly one of a federation NAME, --federation or --role-arn');
+  if (str('namespace') && !named) throw new UsageError('-n/--namespace goes with a federation NAME');
+  const json = v.output === 'json';
+  const print = json ? () => {} : out;
+  const kubeConfig = () => {
+    const kc = loadKubeConfig(str('kubeconfig'), process.env);
+    const context = str('context');
+    if (context) {
+      if (!kc.getContextObject(context))
+        throw new UsageError(`context "${context}" is not in the kubeconfig`);
+      kc.setCurrentContext(context);
+    }
+    return kc;
+  };
 
   let roleArn = str('role-arn');
   let issuer = str('issuer');
@@ -92,11 +128,13 @@ export async function runCheckAccess(
   let namespace = '';
   let clusterId = str('cluster-id') ?? 'check-access';
   let fed: GitLabAwsFederation | undefined;
-  if (str('federation')) {
-    const [ns, name] = str('federation')!.split('/');
+  if (str('federation') || named) {
+    const kc = kubeConfig();
+    const [ns, name] = named
+      ? [str('namespace') ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default', named]
+      : str('federation')!.split('/');
     if (!ns || !name) throw new UsageError('--federation takes namespace/name');
     namespace = ns;
-    const kc = loadKubeConfig(str('kubeconfig'), process.env);
     fed = await new CustomResourceClient<GitLabAwsFederation>(kc, federationResource).get(namespace, name);
     if (!fed) throw new Error(`federation ${namespace}/${name} does not exist`);
     const r = resolve(fed, region);
@@ -141,7 +179,7 @@ export async function runCheckAccess(
       clusterId,
       metrics: new Metrics(),
     }).iamFor(region, assumeRoleArn, namespace);
-  if (fed && resolve(fed, region).keys) return checkKeys(fed, iamOf(), out);
+  if (fed && resolve(fed, region).keys) return checkKeys(fed, iamOf(), json ? out : undefined, print);
 
   if (!str('token') === !str('project'))
     throw new UsageError('give exactly one of --token or --project (with --ref)');
@@ -170,13 +208,25 @@ export async function runCheckAccess(
   const provider = await iam.findOidcProvider(providerUrlOf(claims.iss));
   const verdict = checkAccess({ claims, trustPolicy: parsePolicy(role.trustPolicy), provider });
 
-  out(
-    `${verdict.allowed ? 'ALLOWED' : 'DENIED'}: ${claims.sub} (aud ${claims.aud.join(', ')}, issuer ${claims.iss}) ${verdict.allowed ? 'may' : 'may not'} assume ${roleArn}\n`,
-  );
-  for (const reason of verdict.reasons) out(`  - ${reason}\n`);
-  if (verdict.allowed) {
-    const statement = verdict.statements.find((s) => s.effect === 'Allow' && s.matched)!;
-    for (const c of statement.conditions) out(`  - ${c.operator}: ${c.explanation}\n`);
+  const summary = `${verdict.allowed ? 'ALLOWED' : 'DENIED'}: ${claims.sub} (aud ${claims.aud.join(', ')}, issuer ${claims.iss}) ${verdict.allowed ? 'may' : 'may not'} assume ${roleArn}`;
+  const conditions = verdict.allowed
+    ? verdict.statements
+        .find((s) => s.effect === 'Allow' && s.matched)!
+        .conditions.map((c) => ({ operator: c.operator, explanation: c.explanation }))
+    : [];
+  print(`${summary}\n`);
+  for (const reason of verdict.reasons) print(`  - ${reason}\n`);
+  for (const c of conditions) print(`  - ${c.operator}: ${c.explanation}\n`);
+  if (json) {
+    const result = {
+      allowed: verdict.allowed,
+      summary,
+      roleArn,
+      claims,
+      reasons: verdict.reasons,
+      conditions,
+    };
+    out(`${JSON.stringify(result, null, 2)}\n`);
   }
   return verdict.allowed ? 0 : 1;
 }
@@ -186,7 +236,12 @@ export async function runCheckAccess(
  * (status.accessKey.id exists and is Active)? Reads the user, its policies
  * (names), its keys and when each was last used; never a secret.
  */
-async function checkKeys(fed: GitLabAwsFederation, iam: IamPort, out: (s: string) => void): Promise<number> {
+async function checkKeys(
+  fed: GitLabAwsFederation,
+  iam: IamPort,
+  json: ((s: string) => void) | undefined,
+  out: (s: string) => void,
+): Promise<number> {
   const userName = fed.status!.userArn!.split('/').pop()!;
   const principal = { kind: 'user', name: userName } as const;
   const user = await iam.getUser(userName);
@@ -212,5 +267,15 @@ async function checkKeys(fed: GitLabAwsFederation, iam: IamPort, out: (s: string
   });
   out(`${verdict.headline}\n`);
   for (const line of verdict.details) out(`  - ${line}\n`);
+  if (json) {
+    const result = {
+      allowed: verdict.usable,
+      summary: verdict.headline,
+      userArn: fed.status!.userArn,
+      accessKeyId: fed.status!.accessKey!.id,
+      reasons: verdict.details,
+    };
+    json(`${JSON.stringify(result, null, 2)}\n`);
+  }
   return verdict.usable ? 0 : 1;
 }

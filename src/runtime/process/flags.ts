@@ -11,6 +11,8 @@ export type FlagType = 'string' | 'boolean' | 'duration' | 'integer' | 'number' 
 
 export interface FlagSpec {
   name: string;
+  /** A one-letter alias, `-n VALUE` (kubectl's -n and -o for the plugin). */
+  short?: string;
   env?: string;
   type: FlagType;
   default?: string;
@@ -60,6 +62,7 @@ export function parseFlags(
   env: Record<string, string | undefined>,
 ): { values: Record<string, FlagValue>; positionals: string[] } {
   const byName = new Map(specs.map((s) => [s.name, s]));
+  const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short!, s]));
   const fromArgs = new Map<string, string>();
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -68,14 +71,16 @@ export function parseFlags(
       positionals.push(...argv.slice(i + 1));
       break;
     }
-    if (!arg.startsWith('--')) {
+    const short = /^-([a-zA-Z])(=.*)?$/.exec(arg);
+    if (!arg.startsWith('--') && !short) {
       positionals.push(arg);
       continue;
     }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const spec = byName.get(name);
-    if (!spec) throw new UsageError(`unknown flag --${name}`);
+    const eq = short ? (short[2] ? 2 : -1) : arg.indexOf('=');
+    const spec = short ? byShort.get(short[1]!) : byName.get(arg.slice(2, eq < 0 ? undefined : eq));
+    if (!spec)
+      throw new UsageError(`unknown flag ${short ? arg.slice(0, 2) : arg.slice(0, eq < 0 ? undefined : eq)}`);
+    const name = spec.name;
     let raw: string | undefined = eq < 0 ? undefined : arg.slice(eq + 1);
     if (raw === undefined) {
       const next = argv[i + 1];
@@ -103,11 +108,14 @@ export function parseFlags(
 
 export function usage(specs: FlagSpec[]): string {
   const width = Math.max(...specs.map((s) => s.name.length)) + 4;
+  const shorts = specs.some((s) => s.short);
   return specs
     .map((s) => {
       const env = s.env ? ` [$${s.env}]` : '';
       const def = s.default !== undefined ? ` (default ${s.default})` : '';
-      return `  --${s.name.padEnd(width)}${s.help}${def}${env}`;
+      if (!shorts) return `  --${s.name.padEnd(width)}${s.help}${def}${env}`;
+      const flag = s.short ? `-${s.short}, --${s.name}` : `    --${s.name}`;
+      return `  ${flag.padEnd(width + 6)}${s.help}${def}${env}`;
     })
     .join('\n');
 }
