@@ -33,23 +33,22 @@ describe('--help, -h and --version', () => {
   // KUBECONFIG points nowhere: none of these may touch a cluster.
   const env = { KUBECONFIG: '/nonexistent' };
 
-  it.each([
-    ['run'],
-    ['check-access'],
-    ['help'],
-    ['version'],
-  ])('exit 0 after %s, printing its help or the version', async (command) => {
-    for (const flag of ['--help', '-h']) {
-      const help = await cli([command, flag], env);
-      expect(help.stderr).toBe('');
-      expect(help.code).toBe(0);
-      if (command === 'version') expect(help.stdout).toBe(`${VERSION}\n`);
-      else if (command === 'check-access') expect(help.stdout).toMatch(/^Usage: gitlab-aws-operator check-access /);
-      else expect(help.stdout).toMatch(/^gitlab-aws-operator: keeps GitLab CI\/CD and AWS wired together/);
-    }
-    const version = await cli([command, '--version'], env);
-    expect(version).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
-  });
+  it.each([['run'], ['check-access'], ['help'], ['version']])(
+    'exit 0 after %s, printing its help or the version',
+    async (command) => {
+      for (const flag of ['--help', '-h']) {
+        const help = await cli([command, flag], env);
+        expect(help.stderr).toBe('');
+        expect(help.code).toBe(0);
+        if (command === 'version') expect(help.stdout).toBe(`${VERSION}\n`);
+        else if (command === 'check-access')
+          expect(help.stdout).toMatch(/^Usage: gitlab-aws-operator check-access /);
+        else expect(help.stdout).toMatch(/^gitlab-aws-operator: keeps GitLab CI\/CD and AWS wired together/);
+      }
+      const version = await cli([command, '--version'], env);
+      expect(version).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
+    },
+  );
 
   it('exit 0 with no command, and win over a flag that is wrong', async () => {
     for (const args of [[], ['--help'], ['-h'], ['run', '--no-such-flag', '--help'], ['help', 'run']]) {
@@ -109,24 +108,28 @@ describe('on a Node.js older than 24', () => {
     expect(started.stderr).not.toMatch(/^\s+at /m);
   });
 
-  it.skipIf(!old)('the built bin (dist/cli.cjs) says so too', async () => {
-    const { path, version } = old!;
-    const out = mkdtempSync(join(tmpdir(), 'gao-bin-'));
-    removeOnExit(out);
-    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.ts'), '--out-dir', join(out, 'dist')], {
-      cwd: ROOT,
-      stdio: 'pipe',
-    });
-    // As installed: the bin next to package.json, reached through its link.
-    symlinkSync(join(ROOT, 'package.json'), join(out, 'package.json'));
-    const bin = join(out, 'gitlab-aws-operator');
-    symlinkSync(join(out, 'dist', 'cli.cjs'), bin);
-    expect(existsSync(bin)).toBe(true);
-    expect(await run(path, [bin, 'run'])).toEqual({ code: 1, stdout: '', stderr: message(version) });
-    expect(await run(process.execPath, [bin, '--version'])).toEqual({
-      code: 0,
-      stdout: `${VERSION}\n`,
-      stderr: '',
-    });
-  }, 120_000);
+  it.skipIf(!old)(
+    'the built bin (dist/cli.cjs) says so too',
+    async () => {
+      const { path, version } = old!;
+      const out = mkdtempSync(join(tmpdir(), 'gao-bin-'));
+      removeOnExit(out);
+      execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.ts'), '--out-dir', join(out, 'dist')], {
+        cwd: ROOT,
+        stdio: 'pipe',
+      });
+      // As installed: the bin next to package.json, reached through its link.
+      symlinkSync(join(ROOT, 'package.json'), join(out, 'package.json'));
+      const bin = join(out, 'gitlab-aws-operator');
+      symlinkSync(join(out, 'dist', 'cli.cjs'), bin);
+      expect(existsSync(bin)).toBe(true);
+      expect(await run(path, [bin, 'run'])).toEqual({ code: 1, stdout: '', stderr: message(version) });
+      expect(await run(process.execPath, [bin, '--version'])).toEqual({
+        code: 0,
+        stdout: `${VERSION}\n`,
+        stderr: '',
+      });
+    },
+    120_000,
+  );
 });

@@ -127,7 +127,16 @@ describe('kubectl gitlab-aws check-access', () => {
 
   it('takes NAME with -n, --context and --kubeconfig, and prints the verdict as text', async () => {
     const common = ['--kubeconfig', kubeconfig, '--context', 'testbed', '--project', 'payments/api'];
-    const allowed = await kubectlPlugin(['gitlab-aws', 'check-access', 'deploy', '-n', ns, ...common, '--ref', 'main']);
+    const allowed = await kubectlPlugin([
+      'gitlab-aws',
+      'check-access',
+      'deploy',
+      '-n',
+      ns,
+      ...common,
+      '--ref',
+      'main',
+    ]);
     expect(allowed.stderr).toBe('');
     expect(allowed.code).toBe(0);
     expect(allowed.stdout).toMatch(
@@ -136,7 +145,14 @@ describe('kubectl gitlab-aws check-access', () => {
       ),
     );
     // Without -n: the context's namespace, as kubectl does.
-    const denied = await kubectlPlugin(['gitlab-aws', 'check-access', 'deploy', ...common, '--ref', 'feature']);
+    const denied = await kubectlPlugin([
+      'gitlab-aws',
+      'check-access',
+      'deploy',
+      ...common,
+      '--ref',
+      'feature',
+    ]);
     expect(denied.code).toBe(1);
     expect(denied.stdout).toMatch(/^DENIED: project_path:payments\/api:ref_type:branch:ref:feature /);
   });
