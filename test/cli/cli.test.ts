@@ -51,9 +51,10 @@ describe('--help, -h and --version', () => {
   );
 
   it('exit 0 with no command, and win over a flag that is wrong', async () => {
-    for (const args of [[], ['--help'], ['-h'], ['run', '--no-such-flag', '--help'], ['help', 'run']]) {
-      const result = await cli(args, env);
-      expect(result.code, args.join(' ')).toBe(0);
+    const cases = [[], ['--help'], ['-h'], ['run', '--no-such-flag', '--help'], ['help', 'run']];
+    const results = await Promise.all(cases.map((args) => cli(args, env)));
+    for (const [i, result] of results.entries()) {
+      expect(result.code, cases[i]!.join(' ')).toBe(0);
       expect(result.stdout).toContain('Usage: gitlab-aws-operator <command> [flags]');
     }
     expect(await cli(['--version'], env)).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: '' });

@@ -195,7 +195,7 @@ describe('kubectl gitlab-aws check-access', () => {
     expect(JSON.parse(denied.stdout)).toMatchObject({ allowed: false, roleArn: ROLE_ARN });
   });
 
-  it('says which context is missing, and that the current one does not answer, with exit code 2', async () => {
+  it('says which context is missing, and refuses an output it does not know, with exit code 2', async () => {
     const missing = await kubectlPlugin([
       'gitlab-aws',
       'check-access',
