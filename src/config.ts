@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type FlagSpec, type FlagValue, parseFlags, UsageError, usage } from './runtime/process/flags.ts';
+import { checkProxyEnv } from './runtime/transport/proxy.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const positive = (v: unknown) => ((v as number) > 0 ? undefined : 'must be greater than zero');
@@ -302,6 +303,7 @@ export function parseCommandLine(
     logLevel: v['log-level'] as string,
     identity: `${env.POD_NAME ?? hostname()}_${process.pid}`,
   };
+  checkProxyEnv(env);
   if (
     config.leaderElect &&
     !(config.leaseDurationMs > config.renewDeadlineMs && config.renewDeadlineMs > config.retryPeriodMs)

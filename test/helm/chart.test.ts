@@ -30,6 +30,8 @@ describe('the chart', () => {
       'ClusterRole',
       'ClusterRole', // tenancy: policies and namespaces, read-only
       'ClusterRole', // the cluster ID: get on namespaces/kube-system
+      'ClusterRole', // aggregated into view (test/helm/habits.test.ts)
+      'ClusterRole', // aggregated into edit and admin
       'ClusterRoleBinding',
       'ClusterRoleBinding',
       'ClusterRoleBinding',

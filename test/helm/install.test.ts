@@ -41,6 +41,9 @@ describe('helm install, upgrade and uninstall', () => {
         // No clusterId value: get on namespaces/kube-system, for the cluster ID.
         `ClusterRole/${fullname}-cluster-id`,
         `ClusterRoleBinding/${fullname}-cluster-id`,
+        // Aggregated into view, edit and admin, for people (habits.test.ts).
+        `ClusterRole/${fullname}-view`,
+        `ClusterRole/${fullname}-edit`,
         `Deployment/${fullname}`,
         `PodDisruptionBudget/${fullname}`,
         `Role/${fullname}-leader-election`,

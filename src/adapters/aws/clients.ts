@@ -10,11 +10,13 @@
 // AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS, ...), which is how tests reach moto
 // and the CodeConnections fake.
 import { createHash } from 'node:crypto';
+import type { AgentOptions } from 'node:https';
 import { CodeStarConnectionsClient } from '@aws-sdk/client-codestar-connections';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Metrics } from '../../runtime/process/metrics.ts';
 import { ExternalSystem } from '../../runtime/transport/external.ts';
+import { proxyAgentOptions } from '../../runtime/transport/proxy.ts';
 import { ConnectionsPort } from './connections.ts';
 import { classifyAwsError, outcomeOfAwsError } from './errors.ts';
 import { IamPort } from './iam.ts';
@@ -58,6 +60,8 @@ export class AwsClients {
     connectionTimeout: number;
     requestTimeout: number;
     throwOnRequestTimeout: true;
+    httpAgent: AgentOptions;
+    httpsAgent: AgentOptions;
   };
 
   constructor(options: {
@@ -70,10 +74,17 @@ export class AwsClients {
     timeouts?: { connectionMs: number; requestMs: number };
   }) {
     const timeouts = options.timeouts ?? AWS_TIMEOUTS;
+    // The SDK's own agent settings (keep-alive, 50 sockets) plus the
+    // environment's proxy (runtime/transport/proxy.ts). STS for IRSA's web
+    // identity inherits this handler; the EKS Pod Identity agent and IMDS,
+    // link-local, are read by the SDK's own handlers and never proxied.
+    const agent = { keepAlive: true, maxSockets: 50, ...proxyAgentOptions() };
     this.requestHandler = {
       connectionTimeout: timeouts.connectionMs,
       requestTimeout: timeouts.requestMs,
       throwOnRequestTimeout: true,
+      httpAgent: agent,
+      httpsAgent: agent,
     };
     this.defaultRegion = options.defaultRegion;
     this.clusterId = options.clusterId;

@@ -8,6 +8,7 @@ import { Agent } from 'node:https';
 import { Gitlab } from '@gitbeaker/rest';
 import type { EgressPolicy } from '../../runtime/transport/egress.ts';
 import type { ExternalSystem, PauseGate } from '../../runtime/transport/external.ts';
+import { proxyAgentOptions } from '../../runtime/transport/proxy.ts';
 import { classifyGitLabError, outcomeOfGitLabError } from './errors.ts';
 import { callBudget, gitlabRequester } from './requester.ts';
 
@@ -89,7 +90,11 @@ export class GitLabPort {
       host: options.url,
       token: options.token,
       requesterFn: gitlabRequester(
-        new Agent({ keepAlive: true, ...(options.caPem ? { ca: options.caPem } : {}) }),
+        new Agent({
+          keepAlive: true,
+          ...(options.caPem ? { ca: options.caPem } : {}),
+          ...proxyAgentOptions(),
+        }),
         this.gate,
         options.egress,
       ),

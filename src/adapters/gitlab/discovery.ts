@@ -20,6 +20,7 @@ import {
   isEgressRefused,
 } from '../../runtime/transport/egress.ts';
 import { type HttpResponse, send } from '../../runtime/transport/http-client.ts';
+import { proxyAgentOptions } from '../../runtime/transport/proxy.ts';
 import { addressNotAllowed } from './errors.ts';
 import { type RetryGate, retryAfterMs } from './requester.ts';
 
@@ -72,7 +73,7 @@ async function getJson(url: URL, options: DiscoveryOptions, what: string): Promi
   let res: HttpResponse;
   try {
     res = await send(url, {
-      agent: caPem ? new Agent({ ca: caPem }) : undefined,
+      agent: caPem ? new Agent({ ca: caPem, ...proxyAgentOptions() }) : undefined,
       timeoutMs: DISCOVERY_TIMEOUT_MS,
       deadlineMs: DISCOVERY_TIMEOUT_MS,
       maxBodyBytes: MAX_DISCOVERY_BODY_BYTES,

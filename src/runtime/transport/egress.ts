@@ -21,6 +21,7 @@ import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
+import { proxyAgentOptions } from './proxy.ts';
 
 export type AddressClass = 'public' | 'private' | 'loopback' | 'link-local';
 
@@ -183,6 +184,26 @@ export function guardedLookup(policy: EgressPolicy): LookupFunction {
 }
 
 /**
+ * Resolves `hostname` (all its addresses) and fails with EgressRefusedError
+ * when any is refused, as guardedLookup does inside a socket: for a request
+ * that goes through a proxy, whose socket resolves only the proxy's name.
+ */
+export function assertNameAllowed(hostname: string, policy: EgressPolicy): Promise<void> {
+  const bare = hostname.replace(/^\[|\]$/g, '');
+  if (isIP(bare.replace(/%.*$/, ''))) {
+    try {
+      assertHostAllowed(bare, policy);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+  return new Promise((resolve, reject) =>
+    guardedLookup(policy)(bare, { all: true }, (err) => (err ? reject(err) : resolve())),
+  );
+}
+
+/**
  * Connection pools for requests under a policy that bring no agent of their
  * own, one per policy and protocol: a keep-alive socket made for one policy is
  * never reused by a request under a stricter one, nor by anyone unguarded.
@@ -192,7 +213,8 @@ export function defaultEgressAgent(protocol: string, policy: EgressPolicy): http
   const key = `${protocol}${policy.allowPrivate}`;
   let agent = pools.get(key);
   if (!agent) {
-    agent = protocol === 'http:' ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true });
+    const options = { keepAlive: true, ...proxyAgentOptions() };
+    agent = protocol === 'http:' ? new http.Agent(options) : new https.Agent(options);
     pools.set(key, agent);
   }
   return agent;

@@ -5,7 +5,14 @@
 import http from 'node:http';
 import https from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
-import { assertHostAllowed, defaultEgressAgent, type EgressPolicy, guardedLookup } from './egress.ts';
+import {
+  assertHostAllowed,
+  assertNameAllowed,
+  defaultEgressAgent,
+  type EgressPolicy,
+  guardedLookup,
+} from './egress.ts';
+import { proxyFor } from './proxy.ts';
 
 export interface HttpRequest {
   method?: string;
@@ -123,7 +130,19 @@ export async function streamLines(
   return result;
 }
 
-function exchange(
+async function exchange(
+  url: URL,
+  request: HttpRequest,
+  onChunk: (chunk: string, status: number) => void,
+): Promise<Omit<HttpResponse, 'text'>> {
+  // Through a proxy the socket's guarded lookup sees only the proxy: the
+  // target's addresses are checked here first (proxy.ts says why). Whether
+  // NO_PROXY sends this one direct does not matter: then the lookup checks again.
+  if (request.egress && proxyFor(url.protocol)) await assertNameAllowed(url.hostname, request.egress);
+  return exchangeOnce(url, request, onChunk);
+}
+
+function exchangeOnce(
   url: URL,
   request: HttpRequest,
   onChunk: (chunk: string, status: number) => void,
