@@ -53,7 +53,12 @@ export async function startConnectProxy(): Promise<ConnectProxy> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      requests.push({ method: req.method ?? 'GET', target, path: url.pathname + url.search, body: String(body) });
+      requests.push({
+        method: req.method ?? 'GET',
+        target,
+        path: url.pathname + url.search,
+        body: String(body),
+      });
       const { host, port } = upstreamOf(target);
       const headers = { ...req.headers };
       delete headers['proxy-connection'];

@@ -165,7 +165,12 @@ describe('aggregated ClusterRoles', () => {
       /-(view|edit)$/.test(r.metadata.name),
     );
     expect(roles).toHaveLength(2);
-    const bindings = ['view', 'edit'].map((role) => ({
+    const bindings = (
+      [
+        ['view', 'viewer'],
+        ['edit', 'editor'],
+      ] as const
+    ).map(([role, user]) => ({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
       metadata: { name: `${release}-${role}`, namespace: ns },
@@ -174,7 +179,7 @@ describe('aggregated ClusterRoles', () => {
         kind: 'ClusterRole',
         name: `${release}-gitlab-aws-operator-${role}`,
       },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: `${role}er@${release}` }],
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: `${user}@${release}` }],
     }));
     const applied = await kubectl(['apply', '-f', '-'], {
       stdin: [...roles, ...bindings].map((o) => stringify(o)).join('---\n'),
@@ -194,7 +199,19 @@ describe('aggregated ClusterRoles', () => {
     expect(await can('viewer', 'get', 'gitlabawspolicies.gitlab-aws.io')).toBe('yes');
     for (const verb of ['create', 'update', 'patch', 'delete'])
       expect(await can('editor', verb, 'gitlabawspolicies.gitlab-aws.io'), verb).toBe('no');
-    expect(await can('editor', 'patch', 'gitlabawsfederations.gitlab-aws.io/status')).toBe('no');
+    // Status is the operator's to write.
+    const status = await kubectl([
+      'auth',
+      'can-i',
+      'patch',
+      'gitlabawsfederations.gitlab-aws.io',
+      '--subresource=status',
+      '-n',
+      ns,
+      '--as',
+      `editor@${release}`,
+    ]);
+    expect(status.stdout.trim()).toBe('no');
     await kubectl(['delete', 'clusterrole', ...roles.map((r) => r.metadata.name)]);
   });
 });

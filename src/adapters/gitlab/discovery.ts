@@ -9,18 +9,19 @@
 // and connections only where the egress policy allows (runtime/transport/egress.ts).
 // The thumbprint's TLS probe follows the same rules.
 import { createHash } from 'node:crypto';
-import { Agent } from 'node:https';
+import { Agent, request } from 'node:https';
 import { isIP } from 'node:net';
-import { connect } from 'node:tls';
+import { connect, type TLSSocket } from 'node:tls';
 import { RetryableError, TerminalError } from '../../runtime/reconcile/outcome.ts';
 import {
   assertHostAllowed,
+  assertNameAllowed,
   type EgressPolicy,
   guardedLookup,
   isEgressRefused,
 } from '../../runtime/transport/egress.ts';
 import { type HttpResponse, send } from '../../runtime/transport/http-client.ts';
-import { proxyAgentOptions } from '../../runtime/transport/proxy.ts';
+import { proxyAgentOptions, proxyFor } from '../../runtime/transport/proxy.ts';
 import { addressNotAllowed } from './errors.ts';
 import { type RetryGate, retryAfterMs } from './requester.ts';
 
@@ -177,6 +178,15 @@ export function serverThumbprint(url: string, caPem: string, egress: EgressPolic
       return Promise.reject(addressNotAllowed(err, `the TLS certificate of ${hostname} was not read`));
     throw err;
   }
+  const failed = (err: Error) =>
+    isEgressRefused(err)
+      ? addressNotAllowed(err, `the TLS certificate of ${hostname} was not read`)
+      : new RetryableError(
+          'IssuerUnreachable',
+          `could not read the TLS certificate of ${hostname}: ${err.message}`,
+        );
+  if (proxyFor('https:'))
+    return proxiedThumbprint(target, host, caPem, egress).catch((err) => Promise.reject(failed(err)));
   return new Promise((resolve, reject) => {
     const socket = connect(
       {
@@ -188,25 +198,55 @@ export function serverThumbprint(url: string, caPem: string, egress: EgressPolic
         ...(isIP(host) ? {} : { servername: host }),
       },
       () => {
-        // Walk up the verified chain to its top certificate.
-        let peer = socket.getPeerCertificate(true);
-        while (peer.issuerCertificate && peer.issuerCertificate.fingerprint256 !== peer.fingerprint256) {
-          peer = peer.issuerCertificate;
-        }
         socket.end();
-        resolve(createHash('sha1').update(peer.raw).digest('hex'));
+        resolve(topThumbprint(socket));
       },
     );
     socket.on('timeout', () => socket.destroy(new Error('timeout')));
-    socket.on('error', (err) =>
-      reject(
-        isEgressRefused(err)
-          ? addressNotAllowed(err, `the TLS certificate of ${hostname} was not read`)
-          : new RetryableError(
-              'IssuerUnreachable',
-              `could not read the TLS certificate of ${hostname}: ${err.message}`,
-            ),
-      ),
+    socket.on('error', (err) => reject(failed(err)));
+  });
+}
+
+/** SHA-1 of the top certificate of the verified chain the socket's peer sent. */
+function topThumbprint(socket: TLSSocket): string {
+  let peer = socket.getPeerCertificate(true);
+  while (peer.issuerCertificate && peer.issuerCertificate.fingerprint256 !== peer.fingerprint256) {
+    peer = peer.issuerCertificate;
+  }
+  return createHash('sha1').update(peer.raw).digest('hex');
+}
+
+/**
+ * Through HTTPS_PROXY a bare TLS handshake cannot be made: a HEAD request to
+ * the JWKS URL goes through the proxy's tunnel (or direct, by NO_PROXY), and
+ * the chain is read from its socket. The target's addresses are checked first,
+ * as for every proxied request (runtime/transport/proxy.ts).
+ */
+async function proxiedThumbprint(
+  target: URL,
+  host: string,
+  caPem: string,
+  egress: EgressPolicy,
+): Promise<string> {
+  await assertNameAllowed(host, egress);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      target,
+      {
+        method: 'HEAD',
+        agent: new Agent({ ca: caPem, ...proxyAgentOptions() }),
+        lookup: guardedLookup(egress),
+        timeout: DISCOVERY_TIMEOUT_MS,
+      },
+      (res) => {
+        const thumbprint = topThumbprint(res.socket as TLSSocket);
+        res.resume();
+        req.destroy();
+        resolve(thumbprint);
+      },
     );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
   });
 }
