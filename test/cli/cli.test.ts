@@ -79,6 +79,19 @@ describe('--help, -h and --version', () => {
   });
 });
 
+describe('a proxy that Node.js would refuse', () => {
+  it('stops run with exit code 2 before anything starts', async () => {
+    const result = await cli(['run'], { KUBECONFIG: '/nonexistent', HTTPS_PROXY: 'proxy.corp:3128' });
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        'gitlab-aws-operator: invalid value for HTTPS_PROXY: use http://host:port or https://host:port\n' +
+        "Run 'gitlab-aws-operator help' for the flags.\n",
+    });
+  });
+});
+
 /** A Node.js older than 24 on this machine (the system's own), or undefined. */
 function oldNode(): { path: string; version: string } | undefined {
   const found = execFileSync('sh', ['-c', 'which -a node || true'], { encoding: 'utf8' }).split('\n');

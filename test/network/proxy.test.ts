@@ -5,10 +5,12 @@
 // servers, so a federation that becomes Ready made every such call through the
 // proxy. NO_PROXY sends a second instance direct. The address rules hold
 // through the proxy: a refused host is never handed to it.
+import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetOpenIDConnectProviderCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { getCondition } from '../../src/runtime/reconcile/conditions.ts';
@@ -20,14 +22,19 @@ import {
   apply,
   awsEnv,
   CLI,
+  createCaSecret,
   createTokenSecret,
   federation,
+  forgetProvider,
   type GitLabInstance,
+  getFederation,
+  iamClient,
+  providerArnOf,
   REGION,
   startGitLab,
   waitForCondition,
 } from '../federation/env.ts';
-import { createNamespace } from '../harness/kube.ts';
+import { createNamespace, kubectl } from '../harness/kube.ts';
 
 let proxy: ConnectProxy;
 /** Reached through the proxy only. */
@@ -82,6 +89,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // The operator deletes what it made in AWS (providers for issuers at
+  // gitlabVia, a port a later fake may get), then stops.
+  if (op && ns) {
+    await kubectl(['delete', 'glaf', '--all', '-n', ns, '--wait=true', '--timeout=60s']);
+  }
+  await forgetProvider(`https://${gitlabVia}`);
   await op?.stop('SIGKILL');
   await proxy?.close();
   await Promise.all([gitlab?.close(), direct?.close()]);
@@ -140,6 +153,39 @@ describe('through HTTPS_PROXY and HTTP_PROXY', () => {
     expect(proxy.requests.filter((r) => r.target === hostPort(direct.fake.url))).toEqual([]);
     // Its AWS calls still went through the proxy (awsVia is not in NO_PROXY).
     expect(proxy.requests.filter((r) => r.target === awsVia).length).toBeGreaterThan(0);
+  });
+
+  it('the thumbprint of a private CA is read through the proxy too', async () => {
+    await createCaSecret(ns, gitlab.fake.tls!.caPem);
+    const tunnels = () => proxy.requests.filter((r) => r.target === gitlabVia).length;
+    const before = tunnels();
+    await apply(
+      ns,
+      federation('private-ca', {
+        gitlab: {
+          url: `https://${gitlabVia}`,
+          tokenSecretRef: { name: 'gitlab-token', key: 'token' },
+          caSecretRef: { name: 'gitlab-ca' },
+        },
+        aws: { region: REGION },
+        role: { name: `proxy-ca-${ns}`.slice(0, 64) },
+        access: [{ project: 'payments/api', refs: ['main'] }],
+      }),
+    );
+    await waitForCondition(ns, 'private-ca', 'Ready', 'True', { timeoutMs: 90_000 });
+    expect(tunnels()).toBeGreaterThan(before);
+    expect(gitlab.fake.requests.map((r) => `${r.method} ${r.path}`)).toContain('HEAD /oauth/discovery/keys');
+    const provider = await iamClient().send(
+      new GetOpenIDConnectProviderCommand({
+        OpenIDConnectProviderArn: providerArnOf(`https://${gitlabVia}`),
+      }),
+    );
+    // The top of the chain: the fake's CA, as the AWS console computes it.
+    const ca = createHash('sha1').update(new X509Certificate(gitlab.fake.tls!.caPem).raw).digest('hex');
+    expect(provider.ThumbprintList).toEqual([ca]);
+    expect((await getFederation(ns, 'private-ca')).status?.identityProviderArn).toBe(
+      providerArnOf(`https://${gitlabVia}`),
+    );
   });
 
   it('a link-local GitLab URL is refused before the proxy is asked', async () => {
