@@ -3,12 +3,18 @@
 // included), the waves and dependsOn put the CRDs and the operator first,
 // then the policies, then the federations; the chart is installed from its
 // real path with values it renders; the CRDs are upgraded (ServerSideApply,
-// crds: CreateReplace); and the Flux health expressions name the real kinds.
+// crds: CreateReplace); and the Flux health expressions name the real kinds and,
+// evaluated by the kube-apiserver's CEL (cel.ts) on statuses the runtime writes,
+// give what kstatus gives, except before the first Ready condition.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { done, RetryableError, TerminalError, wait } from '../../src/runtime/reconcile/outcome.ts';
+import { summarize } from '../../src/runtime/reconcile/summarize.ts';
+import { computeKStatus } from '../gitops/kstatus.ts';
 import { kubectl } from '../harness/kube.ts';
 import { one, render } from '../helm/helm.ts';
+import { type CelProbe, type CelResult, celProbe } from './cel.ts';
 
 const root = new URL('../../', import.meta.url);
 const DOC = readFileSync(new URL('docs/gitops.md', root), 'utf8');
@@ -156,5 +162,119 @@ describe('docs/gitops.md: Flux', () => {
       expect(e.failed).toContain("c.type == 'Stalled' && c.status == 'True'");
       expect(e.inProgress).toContain("c.type == 'Reconciling' && c.status == 'True'");
     }
+  });
+});
+
+describe('docs/gitops.md: the healthCheckExprs, evaluated by a real CEL', () => {
+  interface Exprs {
+    apiVersion: string;
+    kind: string;
+    current: string;
+    failed: string;
+    inProgress: string;
+  }
+  const exprs = named(flux, 'Kustomization', 'team-payments-aws').spec.healthCheckExprs as Exprs[];
+  const federationExprs = exprs.find((e) => e.kind === 'GitLabAwsFederation')!;
+  // The stricter variant the page offers: its addition to `failed`.
+  const stricter = /`(\|\| status[^`]+)`/.exec(
+    section('Flux: the operator, the policies and the federations in order'),
+  )![1]!;
+
+  // Statuses as the operator's runtime writes them (summarize: the one place that turns
+  // the end of a reconcile into conditions), for generation 1, the generation the API
+  // server gives the probe objects.
+  const at = (ended: Parameters<typeof summarize>[1], generation = 1) =>
+    summarize({}, ended, { generation, resyncMs: 600_000 }).status;
+  const ready = at({ outcome: done('Ready', 'role ready') });
+  const cases: { name: string; status?: Record<string, unknown>; flux: string; kstatus: string }[] = [
+    { name: 'Ready', status: ready, flux: 'Current', kstatus: 'Current' },
+    {
+      name: 'waiting (Propagating)',
+      status: at({ outcome: wait(3000, 'Propagating', 'IAM') }),
+      flux: 'InProgress',
+      kstatus: 'InProgress',
+    },
+    {
+      name: 'Stalled',
+      status: at({ error: new TerminalError('RoleOwnedElsewhere', 'taken') }),
+      flux: 'Failed',
+      kstatus: 'Failed',
+    },
+    {
+      name: 'retrying',
+      status: at({ error: new RetryableError('AWSThrottled', 'slow down') }),
+      flux: 'InProgress',
+      kstatus: 'InProgress',
+    },
+    {
+      name: 'Ready for an older generation',
+      status: at({ outcome: done('Ready', 'ok') }, 0),
+      flux: 'InProgress',
+      kstatus: 'InProgress',
+    },
+    // Where they differ, as the page says: no condition yet.
+    { name: 'a status without conditions', status: {}, flux: 'InProgress', kstatus: 'Current' },
+  ];
+
+  let probe: CelProbe;
+  beforeAll(async () => {
+    probe = await celProbe();
+    return () => probe.close();
+  }, 120_000);
+
+  /** Flux's StatusEvaluator: the generation check, then inProgress, failed, current; else InProgress. */
+  const fluxStatus = async (
+    e: Pick<Exprs, 'current' | 'failed' | 'inProgress'>,
+    status?: Record<string, unknown>,
+  ) => {
+    const observed = status?.observedGeneration;
+    if (observed !== undefined && observed !== 1) return 'InProgress';
+    const object = { metadata: { generation: 1 }, ...(status ? { status } : {}) };
+    for (const [expr, verdict] of [
+      [e.inProgress, 'InProgress'],
+      [e.failed, 'Failed'],
+      [e.current, 'Current'],
+    ] as const) {
+      const result: CelResult = await probe.evaluate(expr, object);
+      if (typeof result === 'object') return `error: ${result.error}`;
+      if (result) return verdict;
+    }
+    return 'InProgress';
+  };
+
+  it('agree with kstatus on what the operator writes, and wait for a Ready condition where kstatus does not', async () => {
+    for (const e of exprs) {
+      for (const c of cases) {
+        expect(await fluxStatus(e, c.status), `${e.kind}: ${c.name}`).toBe(c.flux);
+        expect(
+          computeKStatus({ kind: e.kind, metadata: { generation: 1 }, status: c.status as never }).status,
+          c.name,
+        ).toBe(c.kstatus);
+      }
+    }
+  });
+
+  it('cannot be evaluated before the operator wrote a status (Flux keeps waiting)', async () => {
+    expect(await fluxStatus(federationExprs, undefined)).toMatch(/^error: /);
+  });
+
+  it('the stricter variant fails a Ready federation whose refs are not protected', async () => {
+    const strict = { ...federationExprs, failed: `${federationExprs.failed} ${stricter}` };
+    const unprotected = {
+      ...ready,
+      conditions: [
+        ...(ready.conditions ?? []),
+        {
+          type: 'RefsProtected',
+          status: 'False',
+          reason: 'UnprotectedRefs',
+          message: 'main',
+          lastTransitionTime: '2026-01-01T00:00:00Z',
+        },
+      ],
+    };
+    expect(await fluxStatus(strict, unprotected)).toBe('Failed');
+    expect(await fluxStatus(strict, ready)).toBe('Current');
+    expect(await fluxStatus(federationExprs, unprotected)).toBe('Current');
   });
 });
