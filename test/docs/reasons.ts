@@ -22,9 +22,14 @@ import ts from 'typescript';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/** What a reason was handed to, where that is visible at the call. */
+export type Sink = 'stalled' | 'retried' | 'waiting' | 'done' | 'condition';
+
 export interface SourceReasons {
   /** reason → where it is set (file:line) */
   reasons: Map<string, string[]>;
+  /** reason → what it was given to directly: TerminalError (stalled), RetryableError (retried), wait()/WaitError (waiting), done(), a condition's set() */
+  sinks: Map<string, Set<Sink>>;
   /** reason arguments that only pass a reason on, as `file: expression` */
   forwarded: string[];
 }
@@ -37,8 +42,8 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** Where the reason is among a call's arguments, by what is called. */
-function reasonArgument(node: ts.CallExpression | ts.NewExpression): ts.Expression | undefined {
+/** Where the reason is among a call's arguments, by what is called, and what that call does with it. */
+function reasonArgument(node: ts.CallExpression | ts.NewExpression): [ts.Expression, Sink] | undefined {
   const args = node.arguments ?? ts.factory.createNodeArray();
   const callee = node.expression;
   const name = ts.isIdentifier(callee)
@@ -47,13 +52,14 @@ function reasonArgument(node: ts.CallExpression | ts.NewExpression): ts.Expressi
       ? callee.name.text
       : undefined;
   if (ts.isNewExpression(node)) {
-    if (name === 'TerminalError' || name === 'RetryableError') return args[0];
-    if (name === 'WaitError') return args[1];
+    if (name === 'TerminalError' && args[0]) return [args[0], 'stalled'];
+    if (name === 'RetryableError' && args[0]) return [args[0], 'retried'];
+    if (name === 'WaitError' && args[1]) return [args[1], 'waiting'];
     return undefined;
   }
-  if (name === 'wait' && ts.isIdentifier(callee) && args.length === 3) return args[1];
-  if (name === 'done' && ts.isIdentifier(callee)) return args[0];
-  if (name === 'set' && args.length === 4) return args[2];
+  if (name === 'wait' && ts.isIdentifier(callee) && args.length === 3) return [args[1]!, 'waiting'];
+  if (name === 'done' && ts.isIdentifier(callee) && args[0]) return [args[0], 'done'];
+  if (name === 'set' && args.length === 4) return [args[2]!, 'condition'];
   return undefined;
 }
 
@@ -63,6 +69,7 @@ export function reasonsInSource(): SourceReasons {
   );
   const reasons = new Map<string, string[]>();
   const forwarded: string[] = [];
+  const sinks = new Map<string, Set<Sink>>();
   const add = (reason: string, node: ts.Node) => {
     const sf = node.getSourceFile();
     const where = `${relative(ROOT, sf.fileName)}:${sf.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
@@ -95,6 +102,21 @@ export function reasonsInSource(): SourceReasons {
     }
   }
 
+  /** The initializer of a `const` of that name declared in a block around the use. */
+  const localInitializer = (id: ts.Identifier): ts.Expression | undefined => {
+    for (let scope: ts.Node | undefined = id.parent; scope; scope = scope.parent) {
+      if (!ts.isBlock(scope) && !ts.isSourceFile(scope)) continue;
+      for (const statement of scope.statements) {
+        if (!ts.isVariableStatement(statement) || statement.pos > id.pos) continue;
+        if (!(statement.declarationList.flags & ts.NodeFlags.Const)) continue;
+        for (const d of statement.declarationList.declarations) {
+          if (ts.isIdentifier(d.name) && d.name.text === id.text && d.initializer) return d.initializer;
+        }
+      }
+    }
+    return undefined;
+  };
+
   /** The reasons an expression can be, or undefined when it passes one on. */
   const resolve = (e: ts.Expression): string[] | undefined => {
     if (ts.isStringLiteralLike(e)) return [e.text];
@@ -122,13 +144,20 @@ export function reasonsInSource(): SourceReasons {
       if (value === undefined) throw new Error(`REASONS.${e.name.text} is in no REASONS object`);
       return [value];
     }
-    if (ts.isIdentifier(e) && constants.has(e.text)) return [constants.get(e.text)!];
+    if (ts.isIdentifier(e)) {
+      const local = localInitializer(e);
+      if (local) return resolve(local);
+      if (constants.has(e.text)) return [constants.get(e.text)!];
+    }
     return undefined;
   };
-  const partial = (e: ts.Expression, at: ts.Node) => {
+  const partial = (e: ts.Expression, at: ts.Node, sink: Sink) => {
     // `a ?? 'Literal'`: the literal is a reason; the rest is forwarded.
     const found = resolve(e);
-    for (const r of found ?? []) add(r, at);
+    for (const r of found ?? []) {
+      add(r, at);
+      sinks.set(r, (sinks.get(r) ?? new Set()).add(sink));
+    }
     const whole = ts.isConditionalExpression(e) || ts.isBinaryExpression(e);
     const forwardedPart = (x: ts.Expression) => resolve(x) === undefined;
     if (!found || (whole && forwardedParts(e).some(forwardedPart))) {
@@ -159,7 +188,7 @@ export function reasonsInSource(): SourceReasons {
   const visit = (node: ts.Node) => {
     if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
       const arg = reasonArgument(node);
-      if (arg) partial(arg, arg);
+      if (arg) partial(arg[0], arg[0], arg[1]);
     } else if (ts.isPropertyAssignment(node) && isReasonName(node.name)) {
       // A literal given to a `reason` property; other values are read from elsewhere.
       const found = resolve(node.initializer);
@@ -175,5 +204,5 @@ export function reasonsInSource(): SourceReasons {
     ts.forEachChild(node, visit);
   };
   for (const sf of files) visit(sf);
-  return { reasons, forwarded };
+  return { reasons, sinks, forwarded };
 }

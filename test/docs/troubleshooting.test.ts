@@ -9,7 +9,7 @@ const DOC = readFileSync(new URL('../../docs/troubleshooting.md', import.meta.ur
 const documented = [...DOC.matchAll(/^### (.+)$/gm)].flatMap((m) =>
   [...m[1]!.matchAll(/`([A-Za-z]+)`/g)].map((n) => n[1]!),
 );
-const { reasons, forwarded } = reasonsInSource();
+const { reasons, sinks, forwarded } = reasonsInSource();
 
 describe('docs/troubleshooting.md', () => {
   it('finds the reasons of every part of the operator in src/', () => {
@@ -34,7 +34,6 @@ describe('docs/troubleshooting.md', () => {
     // parameter). A new one may hide a reason the reader cannot see: make its origin a
     // literal or a REASONS entry, then add it here.
     expect([...new Set(forwarded)].sort()).toEqual([
-      'src/adapters/aws/errors.ts: reason',
       'src/controllers/connection/delete.ts: reason',
       'src/controllers/connection/steps/host.ts: reason',
       'src/controllers/federation/steps/access-key.ts: err.reason',
@@ -47,7 +46,6 @@ describe('docs/troubleshooting.md', () => {
       'src/runtime/reconcile/steps.ts: reasonOf(err)',
       'src/runtime/reconcile/summarize.ts: error.reason',
       'src/runtime/reconcile/summarize.ts: outcome.reason',
-      'src/runtime/reconcile/summarize.ts: reason',
     ]);
   });
 
@@ -74,5 +72,27 @@ describe('docs/troubleshooting.md', () => {
       // A reason that asks something of someone says what, in a "Do:" line.
       if (!/Nothing to do\./.test(body)) expect(body, name).toContain('**Do:**');
     }
+  });
+
+  it('says Stalled, Retried or Reconciling as the code does with the reason', () => {
+    // Each entry opens with what the resource does; where the code hands a reason to
+    // TerminalError, RetryableError or wait() itself, the entry must say so.
+    const word = { stalled: '**Stalled**', retried: '**Retried**', waiting: '**Reconciling**' } as const;
+    const entry = (reason: string) => {
+      const at = DOC.search(new RegExp(`^### \\x60${reason}\\x60`, 'm'));
+      const rest = DOC.slice(at + 4);
+      return rest.slice(0, rest.search(/^##/m));
+    };
+    const checked: string[] = [];
+    for (const [reason, given] of sinks) {
+      for (const sink of ['stalled', 'retried', 'waiting'] as const) {
+        if (!given.has(sink)) continue;
+        expect(entry(reason), `${reason} is ${sink} in ${reasons.get(reason)!.join(', ')}`).toContain(
+          word[sink],
+        );
+        checked.push(reason);
+      }
+    }
+    expect(new Set(checked).size).toBeGreaterThan(40);
   });
 });
