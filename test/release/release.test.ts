@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { crdBundle, releaseNames } from '../../scripts/release.ts';
 import { removeOnExit } from '../../testbed/processes.ts';
 import { kubectl } from '../harness/kube.ts';
@@ -173,5 +173,36 @@ describe("the release's crds.yaml", () => {
       'customresourcedefinition.apiextensions.k8s.io/gitlabawspolicies.gitlab-aws.io serverside-applied (server dry run)',
       'customresourcedefinition.apiextensions.k8s.io/gitlabconnections.gitlab-aws.io serverside-applied (server dry run)',
     ]);
+  });
+
+  it('needs --force-conflicts when another field manager (helm install) wrote the CRDs a release changes', async () => {
+    // The testbed applied crds/ as field manager "kubectl"; a next release
+    // changes a field of it, and this apply comes from another manager, as
+    // kubectl's does after `helm install` (manager "helm"). Server dry runs only.
+    const next = parseAllDocuments(crdBundle()).map((d) => d.toJS()) as {
+      spec: { versions: { schema: { openAPIV3Schema: { description: string } } }[] };
+    }[];
+    next[0]!.spec.versions[0]!.schema.openAPIV3Schema.description = 'As the next release describes it.';
+    const file = join(tempDir('gao-release-next-'), 'crds.yaml');
+    writeFileSync(file, next.map((d) => `---\n${stringify(d)}`).join(''));
+    const apply = (extra: string[]) =>
+      kubectl([
+        'apply',
+        '--server-side',
+        '--dry-run=server',
+        '--field-manager=release-test',
+        ...extra,
+        '-f',
+        file,
+      ]);
+    const refused = await apply([]);
+    expect(refused.code).toBe(1);
+    // spec.versions is one atomic list: the whole of it changes hands.
+    expect(refused.stderr).toContain(
+      'Apply failed with 1 conflict: conflict with "kubectl": .spec.versions\n',
+    );
+    const forced = await apply(['--force-conflicts']);
+    expect(forced.stderr).toBe('');
+    expect(forced.code).toBe(0);
   });
 });
