@@ -117,6 +117,11 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|');
 }
 
+/** Prose in a cell: <owner> is text, not an HTML tag that GitHub would hide. */
+function proseCell(text: string): string {
+  return cell(text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'));
+}
+
 export function renderChartReadme(chartDir: string = CHART_DIR): string {
   const chart = parse(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as ChartMeta;
   const valuesYaml = readFileSync(join(chartDir, 'values.yaml'), 'utf8');
@@ -169,7 +174,7 @@ export function renderChartReadme(chartDir: string = CHART_DIR): string {
   lines.push('| key | default | description |', '|---|---|---|');
   for (const r of rows) {
     lines.push(
-      `| \`${cell(r.key)}\` | ${r.default === undefined ? '' : `\`${cell(r.default)}\``} | ${cell(r.description)} |`,
+      `| \`${cell(r.key)}\` | ${r.default === undefined ? '' : `\`${cell(r.default)}\``} | ${proseCell(r.description)} |`,
     );
   }
   return `${lines.join('\n')}\n`;

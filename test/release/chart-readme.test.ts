@@ -1,11 +1,13 @@
 // The chart's README.md is generated from Chart.yaml and values.yaml's comments
 // (scripts/generate-chart-readme.ts): this fails when the committed file is
 // stale. Fix: npm run generate:docs.
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderChartReadme, valueRows } from '../../scripts/generate-chart-readme.ts';
+import { removeOnExit } from '../../testbed/processes.ts';
 import { CHART, helmOk } from '../helm/helm.ts';
 
 const valuesYaml = readFileSync(join(CHART, 'values.yaml'), 'utf8');
@@ -46,6 +48,19 @@ describe("the chart's README.md", () => {
     );
     expect(row('networkPolicy.egress.dns.ports')?.default).toBe(
       '[ { port: 53, protocol: UDP }, { port: 53, protocol: TCP } ]',
+    );
+  });
+
+  it('keeps a table row whole and shows <placeholders> as text', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gao-chart-readme-'));
+    removeOnExit(dir);
+    cpSync(join(CHART, 'Chart.yaml'), join(dir, 'Chart.yaml'));
+    writeFileSync(
+      join(dir, 'values.yaml'),
+      '# Header.\n\nimage:\n  # ghcr.io/<owner>/x | y\n  repository: "a|b"\n',
+    );
+    expect(renderChartReadme(dir)).toContain(
+      '| `image.repository` | `"a\\|b"` | ghcr.io/&lt;owner&gt;/x \\| y |\n',
     );
   });
 });
