@@ -16,6 +16,9 @@ ensure_awscli
 ensure_helm
 ensure_lua
 ensure_jq
+# test/release: actionlint (with ShellCheck) on .github/workflows.
+ensure_actionlint
+ensure_shellcheck
 log "set-up took $(( $(date +%s) - began )) s (node $(node --version))"
 
 node_modules/.bin/biome check .

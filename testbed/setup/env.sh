@@ -136,3 +136,33 @@ ensure_jq() {
     log "jq is missing: install it (Debian/Ubuntu: sudo apt-get install -y jq) to run test/jobs"
   fi
 }
+
+# actionlint, which test/release runs on .github/workflows: TEST_ASSET_ACTIONLINT,
+# else built once from the Go module proxy into the cache (like helm). Its
+# version is read here rather than with the others above, so that this block
+# stays self-contained.
+GAO_ACTIONLINT_VERSION=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).actionlint' \
+  "$(dirname "${BASH_SOURCE[0]}")/../versions.json")
+[[ $GAO_ACTIONLINT_VERSION =~ ^[0-9][0-9A-Za-z.+-]*$ ]] || { log "bad actionlint version in testbed/versions.json"; exit 1; }
+ensure_actionlint() {
+  if [ -n "${TEST_ASSET_ACTIONLINT:-}" ] && [ -x "$TEST_ASSET_ACTIONLINT" ]; then return; fi
+  local dir="$GAO_CACHE/actionlint/v$GAO_ACTIONLINT_VERSION"
+  if [ -x "$dir/actionlint" ]; then return; fi
+  command -v go >/dev/null || { log "Go is needed to build actionlint (or set TEST_ASSET_ACTIONLINT)"; exit 1; }
+  log "building actionlint v$GAO_ACTIONLINT_VERSION into $dir (first run only)"
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  GOBIN="$dir.tmp" GOFLAGS="-buildvcs=false" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
+    "github.com/rhysd/actionlint/cmd/actionlint@v$GAO_ACTIONLINT_VERSION" >&2
+  mkdir -p "$dir" && mv "$dir.tmp/actionlint" "$dir/actionlint" && rmdir "$dir.tmp"
+}
+
+# ShellCheck (Debian's), which actionlint runs on every `run:` script of the workflows.
+ensure_shellcheck() {
+  if command -v shellcheck >/dev/null; then return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing shellcheck (apt-get)"
+    apt-get install -y shellcheck >&2 || { apt-get update >&2 && apt-get install -y shellcheck >&2; }
+  else
+    log "shellcheck is missing: install it (Debian/Ubuntu: sudo apt-get install -y shellcheck) to run test/release"
+  fi
+}
