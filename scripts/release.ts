@@ -105,12 +105,12 @@ export function prepareChart(chartDir: string, names: ReleaseNames): void {
 
 export const CRD_DIR = join(import.meta.dirname, '..', 'crds');
 
-/** crds/*.yaml as one multi-document file, in name order. */
+/** crds/*.yaml as one multi-document file, in name order (each file starts with ---). */
 export function crdBundle(dir: string = CRD_DIR): string {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))
     .sort()
-    .map((f) => `---\n${readFileSync(join(dir, f), 'utf8').replace(/\n*$/, '\n')}`)
+    .map((f) => readFileSync(join(dir, f), 'utf8').replace(/\n*$/, '\n'))
     .join('');
 }
 
