@@ -16,6 +16,7 @@ ensure_awscli
 ensure_helm
 ensure_lua
 ensure_jq
+ensure_image_tools
 log "set-up took $(( $(date +%s) - began )) s (node $(node --version))"
 
 node_modules/.bin/biome check .

@@ -136,3 +136,20 @@ ensure_jq() {
     log "jq is missing: install it (Debian/Ubuntu: sudo apt-get install -y jq) to run test/jobs"
   fi
 }
+
+# buildah (builds the image from the Dockerfile, no Docker engine), podman (runs
+# it for test/docker/image.test.ts), crun (their OCI runtime) and mmdebstrap
+# (a Debian root filesystem for the local base images when no registry can be
+# reached): Debian's packages. scripts/image.sh and docs/image.md.
+ensure_image_tools() {
+  local missing=() tool
+  for tool in buildah podman crun mmdebstrap; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  [ ${#missing[@]} = 0 ] && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing ${missing[*]} (apt-get)"
+    apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
+      { apt-get update >&2 && apt-get install -y --no-install-recommends "${missing[@]}" >&2; }
+  else
+    log "${missing[*]} missing: install them (Debian/Ubuntu: sudo apt-get install -y ${missing[*]}) to build and run the image (test/docker)"
+  fi
+}
