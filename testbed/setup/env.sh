@@ -138,12 +138,12 @@ ensure_jq() {
 }
 
 # buildah (builds the image from the Dockerfile, no Docker engine), podman (runs
-# it for test/docker/image.test.ts), crun (their OCI runtime) and mmdebstrap
+# it for test/docker/image.test.ts), runc (its OCI runtime) and mmdebstrap
 # (a Debian root filesystem for the local base images when no registry can be
 # reached): Debian's packages. scripts/image.sh and docs/image.md.
 ensure_image_tools() {
   local missing=() tool
-  for tool in buildah podman crun mmdebstrap; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  for tool in buildah podman runc mmdebstrap; do command -v "$tool" >/dev/null || missing+=("$tool"); done
   [ ${#missing[@]} = 0 ] && return
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     log "installing ${missing[*]} (apt-get)"
