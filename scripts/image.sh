@@ -3,7 +3,7 @@
 # (daemonless: no Docker engine needed), into a container storage in the cache.
 #
 #   npm run image                          # localhost/gitlab-aws-operator:<version>
-#   npm run image -- --archive FILE.tar    # also write it as an OCI archive (podman/docker load)
+#   npm run image -- --archive FILE.tar    # also write it to a file for `docker load` / `podman load`
 #   NODE_IMAGE=... RUNTIME_IMAGE=... npm run image   # bases of your own
 #
 # The bases are the Dockerfile's: node:24 on Debian bookworm for the build
@@ -44,6 +44,9 @@ bh() {
     --storage-driver "${GAO_IMAGE_STORAGE_DRIVER:-overlay}" "$@"
 }
 exists() { bh inspect --type image "$1" >/dev/null 2>&1; }
+# A working container of a step that failed is removed, not left in the storage.
+ctr=
+trap '[ -z "$ctr" ] || bh rm "$ctr" >/dev/null 2>&1 || true' EXIT
 
 default_arg() { sed -n "s/^ARG $1=//p" Dockerfile; }
 node_image=${NODE_IMAGE:-}
@@ -57,8 +60,11 @@ if [ -z "$node_image" ] || [ -z "$runtime_image" ]; then
     log "the Dockerfile's base images cannot be pulled: building local ones (Debian $DEBIAN_SUITE, Node.js $GAO_NODE_VERSION)"
     # Named after what goes into them, so a new pin makes new bases.
     # Essential packages only (no apt, as in a distroless image) plus the C++
-    # runtime node links against; no documentation, manual pages or locales.
-    debootstrap=(mmdebstrap --quiet --variant=essential --include=libstdc++6
+    # runtime node links against; no documentation, manual pages or locales;
+    # /usr merged by mmdebstrap's hook rather than the usrmerge package, which
+    # would bring perl (47 MB).
+    debootstrap=(mmdebstrap --quiet --variant=essential --include=libstdc++6 --format=tar
+      --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr
       --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*'
       --dpkgopt='path-exclude=/usr/share/info/*' --dpkgopt='path-exclude=/usr/share/locale/*' "$DEBIAN_SUITE")
     rootfs_hash=$(echo "${debootstrap[*]}" | sha256sum | cut -c1-12)
@@ -83,7 +89,7 @@ if [ -z "$node_image" ] || [ -z "$runtime_image" ]; then
       ctr=$(bh from scratch)
       bh add --quiet "$ctr" "$rootfs" / >/dev/null
       bh config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd bash "$ctr"
-      bh commit --quiet --rm "$ctr" "$runtime_image" >/dev/null
+      bh commit --quiet --rm "$ctr" "$runtime_image" >/dev/null && ctr=
     fi
     if ! exists "$node_image"; then
       npm_dir="$GAO_CACHE/npm-$GAO_NPM_VERSION"
@@ -111,8 +117,13 @@ if [ -z "$node_image" ] || [ -z "$runtime_image" ]; then
         ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx
         node --version'
       bh config --env NODE_VERSION="$GAO_NODE_VERSION" --cmd node "$ctr"
-      bh commit --quiet --rm "$ctr" "$node_image" >/dev/null
+      bh commit --quiet --rm "$ctr" "$node_image" >/dev/null && ctr=
     fi
+    # Bases of earlier pins go: their tags, and the root filesystems they came from.
+    bh images --format '{{.Name}}:{{.Tag}}' | grep '^localhost/gitlab-aws-operator-base/' |
+      grep -v -x -e "$runtime_image" -e "$node_image" |
+      while read -r old; do bh rmi "$old" >/dev/null 2>&1 || true; done || true
+    find "$dir" -maxdepth 1 -name 'debian-*.tar' ! -name "debian-$DEBIAN_SUITE-$rootfs_hash.tar" -delete
   fi
 fi
 
@@ -145,7 +156,7 @@ bh images --format '{{.Name}}:{{.Tag}}' | grep "^$name:build-" | grep -v ":build
 
 if [ -n "$archive" ]; then
   rm -f "$archive"
-  bh push --quiet "$name:$version" "oci-archive:$archive:$name:$version" >&2
+  bh push --quiet "$name:$version" "docker-archive:$archive:$name:$version" >&2
   log "wrote $archive"
 fi
 id=$(bh inspect --type image --format '{{.FromImageID}}' "$name:$version")

@@ -1,5 +1,5 @@
-// The Dockerfile cannot be built here (no Docker engine), so this checks what
-// it says, and builds and runs what it would put in the image: dist/cli.cjs.
+// What the Dockerfile says, and what it puts in the image (dist/cli.cjs), built
+// and run without a container; image.test.ts builds and runs the image itself.
 import { execFile } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { isBuiltin } from 'node:module';

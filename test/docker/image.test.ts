@@ -32,7 +32,7 @@ import { createNamespace } from '../harness/kube.ts';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NODE_VERSION = readFileSync(join(ROOT, '.nvmrc'), 'utf8').trim();
 /** The budget: Debian (slim, or essential-only when built here) + one node binary + the bundle. */
-const MAX_SIZE_MB = 260;
+const MAX_SIZE_MB = 220;
 
 const has = (tool: string) => {
   try {
