@@ -19,19 +19,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source testbed/setup/env.sh
-ensure_node
-ensure_image_tools
 
 archive=
 while [ $# -gt 0 ]; do
   case "$1" in
     --archive) archive=$(realpath -m "$2"); shift 2 ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) log "unknown argument: $1"; exit 2 ;;
   esac
 done
+ensure_node
+ensure_image_tools
 
-# The npm that Node.js 24.21.0 bundles (its changelog: "upgrade npm to 11.19.0").
+# The npm that Node.js 24.21.0 (.nvmrc) bundles, per its changelog: change both together.
 GAO_NPM_VERSION=11.19.0
 DEBIAN_SUITE=bookworm
 dir="$GAO_CACHE/image"
@@ -57,7 +57,7 @@ if [ -z "$node_image" ] || [ -z "$runtime_image" ]; then
     node_image=${node_image:-$(default_arg NODE_IMAGE)}
     runtime_image=${runtime_image:-$(default_arg RUNTIME_IMAGE)}
   else
-    log "the Dockerfile's base images cannot be pulled: building local ones (Debian $DEBIAN_SUITE, Node.js $GAO_NODE_VERSION)"
+    log "the Dockerfile's base images cannot be pulled: using local ones (Debian $DEBIAN_SUITE, Node.js $GAO_NODE_VERSION)"
     # Named after what goes into them, so a new pin makes new bases.
     # Essential packages only (no apt, as in a distroless image) plus the C++
     # runtime node links against; no documentation, manual pages or locales;
