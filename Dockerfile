@@ -5,8 +5,14 @@
 # The container runs `gitlab-aws-operator run` (the command the tests run as
 # `node src/cli.ts run`); the Helm chart runs the same binary by name with
 # command ["gitlab-aws-operator", "run"] and the flags as args.
-
-ARG NODE_IMAGE=node:24-bookworm-slim
+#
+# The bases are build arguments so that a machine that cannot pull them can
+# build its own (scripts/image.sh does, from Debian's packages and Node.js from
+# the npm registry; docs/image.md). Everyone else gets these, pinned by digest
+# (the multi-arch index), on the same Debian release, so the node binary copied
+# from the first runs on the second.
+ARG NODE_IMAGE=docker.io/library/node:24.21.0-bookworm-slim@sha256:2fe369e969550cde8e867afc3fe370b260140cab4a23d467074295b42163d553
+ARG RUNTIME_IMAGE=docker.io/library/debian:bookworm-20260918-slim@sha256:3783cc01769c7b2b1b83a5c5ad96c815348e28ed7da68e2e3687004faa906251
 
 # --- build: all dependencies, the operator bundled into dist/ -----------------
 FROM ${NODE_IMAGE} AS build
@@ -18,10 +24,12 @@ COPY scripts/build.ts ./scripts/
 COPY src ./src
 RUN npm run build
 
-# --- runtime: dist/ only -------------------------------------------------------
+# --- runtime: the node binary and dist/ only ------------------------------------
 # dist/ is a bundle that carries the code of every dependency it uses
-# (scripts/build.ts), so the image needs no node_modules.
-FROM ${NODE_IMAGE} AS runtime
+# (scripts/build.ts), so the image needs no node_modules; and it needs neither
+# npm, corepack nor yarn, which the node image carries: the runtime stage is
+# plain Debian with the one node binary from the build stage.
+FROM ${RUNTIME_IMAGE} AS runtime
 ENV NODE_ENV=production
 # A small young generation: Node.js would otherwise grow it to 64 MB per
 # semi-space under load (docs/bench.md). The chart adds an old-space limit
@@ -35,6 +43,7 @@ ENV MALLOC_ARENA_MAX=2
 # which V8's parser and compiler zones stay in the heap, fragmented: 18 MB
 # more RSS from loading the bundle alone (docs/bench.md).
 ENV MALLOC_MMAP_THRESHOLD_=32768
+COPY --from=build /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
 # package.json: `gitlab-aws-operator version` reads the version from it.
 COPY package.json ./

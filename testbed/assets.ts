@@ -75,3 +75,16 @@ export function helmPath(): string {
   }
   return p;
 }
+
+/** actionlint for test/release: TEST_ASSET_ACTIONLINT, else the cache (testbed/setup/env.sh ensure_actionlint builds it). */
+export function actionlintPath(): string {
+  const p =
+    process.env.TEST_ASSET_ACTIONLINT ??
+    join(cacheDir(), 'actionlint', `v${VERSIONS.actionlint}`, 'actionlint');
+  if (!existsSync(p)) {
+    throw new Error(
+      `actionlint not found at ${p}. Run \`npm test\` once: testbed/setup/env.sh (ensure_actionlint) builds it.`,
+    );
+  }
+  return p;
+}

@@ -9,4 +9,5 @@ export const VERSIONS: Readonly<{
   moto: string;
   awscli: string;
   helm: string;
+  actionlint: string;
 }> = versions;

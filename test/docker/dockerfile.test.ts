@@ -1,5 +1,5 @@
-// The Dockerfile cannot be built here (no Docker engine), so this checks what
-// it says, and builds and runs what it would put in the image: dist/cli.cjs.
+// What the Dockerfile says, and what it puts in the image (dist/cli.cjs), built
+// and run without a container; image.test.ts builds and runs the image itself.
 import { execFile } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
@@ -54,9 +54,16 @@ describe('Dockerfile', () => {
   const final = stages.at(-1)!;
   const last = (op: string) => final.instructions.filter((i) => i.op === op).at(-1)?.args;
 
-  it('is multi-stage on Node.js 24', () => {
+  it('is multi-stage: Node.js 24 to build, Debian slim to run, both pinned by digest', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const s of stages) expect(s.from).toMatch(/^node:24([.-]|$)/);
+    const nodeVersion = readFileSync(join(ROOT, '.nvmrc'), 'utf8').trim();
+    const digest = /@sha256:[0-9a-f]{64}$/;
+    expect(stages[0]!.from).toMatch(new RegExp(`^docker\\.io/library/node:${nodeVersion}-bookworm-slim@`));
+    expect(final.from).toMatch(/^docker\.io\/library\/debian:bookworm-[0-9]+-slim@/);
+    for (const s of stages) expect(s.from).toMatch(digest);
+    // The runtime stage takes the one node binary from the build stage: same Debian release.
+    const copies = final.instructions.filter((i) => i.op === 'COPY').map((i) => i.args);
+    expect(copies).toContain(`--from=${stages[0]!.name} /usr/local/bin/node /usr/local/bin/node`);
     const build = stages[0]!.instructions.map((i) => i.args).join('\n');
     expect(build).toMatch(/npm ci/);
     expect(build).toMatch(/npm run build/);

@@ -13,7 +13,7 @@ describe('testbed/versions.json', () => {
   it('gives testbed/setup/env.sh and testbed/versions.ts the same versions', async () => {
     const script =
       'set -euo pipefail; source testbed/setup/env.sh; ' +
-      'echo "$GAO_K8S_VERSION $GAO_ETCD_VERSION $GAO_MOTO_VERSION $GAO_HELM_VERSION $GAO_AWSCLI_VERSION"';
+      'echo "$GAO_K8S_VERSION $GAO_ETCD_VERSION $GAO_MOTO_VERSION $GAO_HELM_VERSION $GAO_AWSCLI_VERSION $GAO_ACTIONLINT_VERSION"';
     const { stdout } = await promisify(execFile)('bash', ['-c', script], { cwd: ROOT });
     expect(stdout.trim().split(' ')).toEqual([
       VERSIONS.kubernetes,
@@ -21,6 +21,7 @@ describe('testbed/versions.json', () => {
       VERSIONS.moto,
       VERSIONS.helm,
       VERSIONS.awscli,
+      VERSIONS.actionlint,
     ]);
   });
 });

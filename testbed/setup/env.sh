@@ -11,13 +11,13 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # version with npm, which the set-up needs anyway) reads the JSON.
 command -v node >/dev/null || { log "Node.js (any version, with npm) is needed to set up the testbed"; exit 1; }
 GAO_NODE_VERSION=$(tr -d '[:space:]' <"$(dirname "${BASH_SOURCE[0]}")/../../.nvmrc")
-read -r GAO_K8S_VERSION GAO_ETCD_VERSION GAO_MOTO_VERSION GAO_HELM_VERSION GAO_AWSCLI_VERSION < <(
+read -r GAO_K8S_VERSION GAO_ETCD_VERSION GAO_MOTO_VERSION GAO_HELM_VERSION GAO_AWSCLI_VERSION GAO_ACTIONLINT_VERSION < <(
   node -e 'const v = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    const all = [v.kubernetes, v.etcd, v.moto, v.helm, v.awscli];
+    const all = [v.kubernetes, v.etcd, v.moto, v.helm, v.awscli, v.actionlint];
     if (!all.every((x) => /^[0-9][0-9A-Za-z.+-]*$/.test(x ?? ""))) throw new Error(`bad versions.json: ${JSON.stringify(v)}`);
     console.log(all.join(" "));' "$(dirname "${BASH_SOURCE[0]}")/../versions.json"
 )
-[ -n "${GAO_AWSCLI_VERSION:-}" ] || { log "could not read testbed/versions.json"; exit 1; }
+[ -n "${GAO_ACTIONLINT_VERSION:-}" ] || { log "could not read testbed/versions.json"; exit 1; }
 
 # Node.js 24 from the npm registry (the `node` package ships the binary) when
 # the machine's own node is older.
@@ -113,26 +113,51 @@ ensure_helm() {
   mkdir -p "$dir" && mv "$dir.tmp/helm" "$dir/helm" && rmdir "$dir.tmp"
 }
 
-# Lua 5.1 (Debian's lua5.1), the interpreter Argo CD's health checks are
-# written for; test/gitops runs deploy/argocd/health.lua with it.
-ensure_lua() {
-  if command -v lua5.1 >/dev/null; then return; fi
+# Debian packages that some tests need, installed with apt-get when missing and
+# running as root (CI installs them beforehand: .github/workflows/ci.yml), else
+# named in a log line: ensure_debian WHAT-FOR PACKAGE... (each package's command
+# has its name).
+ensure_debian() {
+  local why=$1 missing=() pkg
+  shift
+  for pkg in "$@"; do command -v "$pkg" >/dev/null || missing+=("$pkg"); done
+  [ ${#missing[@]} = 0 ] && return
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    log "installing lua5.1 (apt-get)"
-    apt-get install -y lua5.1 >&2 || { apt-get update >&2 && apt-get install -y lua5.1 >&2; }
+    log "installing ${missing[*]} (apt-get)"
+    apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
+      { apt-get update >&2 && apt-get install -y --no-install-recommends "${missing[@]}" >&2; }
   else
-    log "lua5.1 is missing: install it (Debian/Ubuntu: sudo apt-get install -y lua5.1) to run test/gitops"
+    log "${missing[*]} missing: install them (Debian/Ubuntu: sudo apt-get install -y ${missing[*]}) $why"
   fi
 }
 
-# jq, which the ECS example job uses (test/jobs/ecs-deploy.test.ts runs it;
-# in the job's amazon/aws-cli image the job installs it with yum): Debian's jq.
-ensure_jq() {
-  if command -v jq >/dev/null; then return; fi
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    log "installing jq (apt-get)"
-    apt-get install -y jq >&2 || { apt-get update >&2 && apt-get install -y jq >&2; }
-  else
-    log "jq is missing: install it (Debian/Ubuntu: sudo apt-get install -y jq) to run test/jobs"
-  fi
+# Lua 5.1, the interpreter Argo CD's health checks are written for; test/gitops
+# runs deploy/argocd/health.lua with it.
+ensure_lua() { ensure_debian 'to run test/gitops' lua5.1; }
+
+# jq, which the ECS example job uses (test/jobs/ecs-deploy.test.ts runs it; in
+# the job's amazon/aws-cli image the job installs it with yum).
+ensure_jq() { ensure_debian 'to run test/jobs' jq; }
+
+# ShellCheck, which actionlint runs on every `run:` script of the workflows.
+ensure_shellcheck() { ensure_debian 'to run test/release' shellcheck; }
+
+# buildah (builds the image from the Dockerfile, no Docker engine), podman (runs
+# it for test/docker/image.test.ts), runc (its OCI runtime) and mmdebstrap (a
+# Debian root filesystem for the local base images when no registry can be
+# reached). scripts/image.sh and docs/image.md.
+ensure_image_tools() { ensure_debian 'to build and run the image (test/docker)' buildah podman runc mmdebstrap; }
+
+# actionlint, which test/release runs on .github/workflows: TEST_ASSET_ACTIONLINT,
+# else built once from the Go module proxy into the cache (like helm).
+ensure_actionlint() {
+  if [ -n "${TEST_ASSET_ACTIONLINT:-}" ] && [ -x "$TEST_ASSET_ACTIONLINT" ]; then return; fi
+  local dir="$GAO_CACHE/actionlint/v$GAO_ACTIONLINT_VERSION"
+  if [ -x "$dir/actionlint" ]; then return; fi
+  command -v go >/dev/null || { log "Go is needed to build actionlint (or set TEST_ASSET_ACTIONLINT)"; exit 1; }
+  log "building actionlint v$GAO_ACTIONLINT_VERSION into $dir (first run only)"
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  GOBIN="$dir.tmp" GOFLAGS="-buildvcs=false" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
+    "github.com/rhysd/actionlint/cmd/actionlint@v$GAO_ACTIONLINT_VERSION" >&2
+  mkdir -p "$dir" && mv "$dir.tmp/actionlint" "$dir/actionlint" && rmdir "$dir.tmp"
 }
