@@ -3,7 +3,7 @@ import { connectionResource, type GitLabConnection } from '../../api/v1alpha1/in
 import { controllerDefaults } from '../../runtime/process/registration.ts';
 import { Controller } from '../../runtime/reconcile/controller.ts';
 import type { ProductDeps } from '../shared/registration.ts';
-import { PendingConnections } from './metrics.ts';
+import { PendingConnections, pendingSince } from './metrics.ts';
 import { ConnectionReconciler } from './reconciler.ts';
 
 export function connectionController(deps: ProductDeps): Controller<GitLabConnection> {
@@ -22,6 +22,12 @@ export function connectionController(deps: ProductDeps): Controller<GitLabConnec
       pending: new PendingConnections(deps.runtime.metrics.registry),
     }),
   });
+  deps.runtime.metrics.resourceTimestamp(
+    'gitlab_aws_operator_connection_pending_since_timestamp_seconds',
+    'When each GitLabConnection that is PENDING started waiting for a GitLab Owner to authorize it (Unix time).',
+    controller,
+    pendingSince,
+  );
   deps.tenancy.onChange((affected) => controller.requeue((c) => affected(c.metadata.namespace ?? '')));
   return controller;
 }

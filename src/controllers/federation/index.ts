@@ -35,6 +35,13 @@ export function federationController(deps: ProductDeps): Controller<GitLabAwsFed
       now: () => new Date(),
     }),
   });
+  // The rotation is due then; well past it, something keeps the operator from rotating.
+  deps.runtime.metrics.resourceTimestamp(
+    'gitlab_aws_operator_access_key_next_rotation_timestamp_seconds',
+    'When the access key of each GitLabAwsFederation with method IAMUserAccessKeys is due to be replaced (Unix time).',
+    controller,
+    (f) => f.status?.accessKey?.nextRotationAt,
+  );
   deps.tenancy.onChange((affected) => controller.requeue((f) => affected(f.metadata.namespace ?? '')));
   return controller;
 }

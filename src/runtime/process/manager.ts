@@ -83,11 +83,12 @@ export class Manager {
       });
       this.elector = elector;
       this.leadership = (async () => {
+        metrics.setLeader(election.name, false);
         if (!(await elector.acquire(this.stopping.signal))) return;
-        metrics.leader.set(1);
+        metrics.setLeader(election.name, true);
         this.startWorkers();
         if (!(await elector.renew(this.stopping.signal))) {
-          metrics.leader.set(0);
+          metrics.setLeader(election.name, false);
           this.markLost();
         }
       })();
@@ -113,7 +114,7 @@ export class Manager {
     await events.flush();
     await this.leadership;
     await this.elector?.release();
-    this.options.metrics.leader.set(0);
+    this.options.metrics.setLeader(this.options.leaderElection?.name, false);
     await Promise.all(
       this.servers.map(
         (s) =>

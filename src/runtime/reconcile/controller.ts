@@ -89,6 +89,7 @@ export class Controller<T extends CustomObject> {
   private readonly informers: Informer<T>[];
   private readonly queue: WorkQueue;
   private workers: Promise<void>[] = [];
+  private stopped = false;
   private markStopping: () => void = () => {};
   private readonly stopping = new Promise<void>((resolve) => {
     this.markStopping = resolve;
@@ -98,11 +99,23 @@ export class Controller<T extends CustomObject> {
     this.options = options;
     const { name, metrics } = options;
     this.client = new CustomResourceClient<T>(options.kubeConfig, options.type);
+    const queueMetrics = metrics.queue(name);
     this.queue = new WorkQueue({
       backoffBaseMs: options.backoffBaseMs ?? 1000,
       backoffCapMs: options.backoffCapMs ?? 15 * 60_000,
-      onDepthChange: (depth) => metrics.queueDepth.set({ controller: name }, depth),
+      onDepthChange: (depth) => queueMetrics.depth(depth),
+      metrics: queueMetrics,
     });
+    metrics.addController(
+      {
+        controller: name,
+        kind: options.type.kind,
+        active: () => this.reconciling,
+        list: () => this.list(),
+        inFlight: () => this.queue.inFlight(),
+      },
+      options.concurrency,
+    );
     const namespaces = options.namespaces?.length ? options.namespaces : [undefined];
     this.informers = namespaces.map((namespace) => {
       const informer = new Informer<T>({
@@ -132,6 +145,16 @@ export class Controller<T extends CustomObject> {
     return this.informers.every((i) => i.synced) && this.dependencies.every((d) => d.synced);
   }
 
+  /** True while this process runs workers (the leader, or the only replica). */
+  get reconciling(): boolean {
+    return this.workers.length > 0 && !this.stopped;
+  }
+
+  /** Every cached object (shared: do not change them). */
+  list(): T[] {
+    return this.informers.flatMap((i) => i.list());
+  }
+
   private get dependencies(): Dependency[] {
     return this.options.dependencies ?? [];
   }
@@ -152,6 +175,7 @@ export class Controller<T extends CustomObject> {
   /** Stops taking keys, lets in-flight reconciles finish, stops the informers. */
   async stop(): Promise<void> {
     this.markStopping();
+    this.stopped = true;
     this.queue.shutDown();
     await Promise.all(this.workers);
     await Promise.all(this.informers.map((i) => i.stop()));
@@ -181,13 +205,18 @@ export class Controller<T extends CustomObject> {
     for (;;) {
       const key = await this.queue.get();
       if (key === undefined) return;
+      const { name: controller, metrics } = this.options;
+      metrics.crActiveWorkers.inc({ controller });
       try {
         await this.process(key);
       } catch (err) {
-        // process() handles reconcile errors; this is a failure of the runtime itself.
-        this.options.log.error({ controller: this.options.name, key, err: String(err) }, 'unexpected error');
+        // process() handles reconcile errors; this is a failure of the runtime itself
+        // (what controller-runtime counts as a panic: it recovers and retries too).
+        this.options.log.error({ controller, key, err: String(err) }, 'unexpected error');
+        metrics.crPanics.inc({ controller });
         this.queue.addRateLimited(key);
       } finally {
+        metrics.crActiveWorkers.dec({ controller });
         this.queue.done(key);
       }
     }
@@ -227,7 +256,7 @@ export class Controller<T extends CustomObject> {
         obj.status?.conditions,
         obj.metadata?.generation,
       ),
-      cached: () => this.informers.flatMap((i) => i.list()),
+      cached: () => this.list(),
       checkpoint: async () => {
         const result = await writeStatus(this.client, obj, status);
         if (!result.written) return;
@@ -248,8 +277,7 @@ export class Controller<T extends CustomObject> {
     if (deleting && 'outcome' in ended && ended.outcome.kind === 'done') {
       await removeFinalizer(this.client, obj, finalizer);
       this.queue.forget(key);
-      metrics.reconciles.inc({ controller, result: 'done' });
-      metrics.reconcileDuration.observe({ controller }, (performance.now() - started) / 1000);
+      metrics.reconciled(controller, 'done', false, (performance.now() - started) / 1000);
       log.info('cleanup finished; finalizer removed');
       return;
     }
@@ -281,8 +309,8 @@ export class Controller<T extends CustomObject> {
         else this.queue.forget(key);
         break;
     }
-    metrics.reconciles.inc({ controller, result: summary.result });
-    metrics.reconcileDuration.observe({ controller }, (performance.now() - started) / 1000);
+    const requeues = summary.queue.kind !== 'none' || deleting;
+    metrics.reconciled(controller, summary.result, requeues, (performance.now() - started) / 1000);
     const ready = getCondition(summary.status.conditions, READY);
     const fields = {
       result: summary.result,

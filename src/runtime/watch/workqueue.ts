@@ -22,7 +22,19 @@ export interface WorkQueueOptions {
   qps?: number;
   burst?: number;
   onDepthChange?: (depth: number) => void;
+  /** client-go's queue metrics (runtime/process/metrics.ts). */
+  metrics?: QueueHooks;
 }
+
+/** What the queue reports, in the terms of client-go's workqueue metrics. */
+export interface QueueHooks {
+  added(): void;
+  queued(seconds: number): void;
+  worked(seconds: number): void;
+  retried(): void;
+}
+
+const NO_HOOKS: QueueHooks = { added() {}, queued() {}, worked() {}, retried() {} };
 
 /** A FIFO of keys; shift is O(1) (an array's shift moves every element, and the queue can hold 20,000). */
 class Fifo {
@@ -50,7 +62,10 @@ export class WorkQueue {
   private readonly lanes: Record<Priority, Fifo> = { normal: new Fifo(), low: new Fifo() };
   /** Keys added while being processed: they wait again, at this priority, after done(). */
   private readonly again = new Map<string, Priority>();
-  private readonly processing = new Set<string>();
+  /** Keys being worked on, with when they were taken (ms since the epoch). */
+  private readonly processing = new Map<string, number>();
+  /** When each waiting key (or key added again while processing) was added. */
+  private readonly addedAt = new Map<string, number>();
   private readonly failures = new Map<string, number>();
   private readonly delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly waiters: Array<(key: string | undefined) => void> = [];
@@ -58,6 +73,7 @@ export class WorkQueue {
   private readonly baseMs: number;
   private readonly capMs: number;
   private readonly onDepthChange: (depth: number) => void;
+  private readonly hooks: QueueHooks;
   private shuttingDown = false;
 
   constructor(options: WorkQueueOptions = {}) {
@@ -65,6 +81,12 @@ export class WorkQueue {
     this.capMs = options.backoffCapMs ?? 15 * 60_000;
     this.bucket = new TokenBucket(options.qps ?? 10, options.burst ?? 100);
     this.onDepthChange = options.onDepthChange ?? (() => {});
+    this.hooks = options.metrics ?? NO_HOOKS;
+  }
+
+  /** When each key now being worked on was taken (ms since the epoch). */
+  inFlight(): number[] {
+    return [...this.processing.values()];
   }
 
   get depth(): number {
@@ -73,6 +95,15 @@ export class WorkQueue {
 
   add(key: string, priority: Priority = 'normal'): void {
     if (this.shuttingDown) return;
+    // client-go counts an add that makes the key dirty: not one already waiting.
+    if (!this.waiting.has(key) && !this.again.has(key)) {
+      this.hooks.added();
+      this.addedAt.set(key, Date.now());
+    }
+    this.insert(key, priority);
+  }
+
+  private insert(key: string, priority: Priority): void {
     if (this.processing.has(key)) {
       if (this.again.get(key) !== 'normal') this.again.set(key, priority);
       return;
@@ -87,13 +118,21 @@ export class WorkQueue {
     }
     const waiter = this.waiters.shift();
     if (waiter) {
-      this.processing.add(key);
+      this.take(key);
       waiter(key);
       return;
     }
     this.waiting.set(key, priority);
     this.lanes[priority].push(key);
     this.onDepthChange(this.waiting.size);
+  }
+
+  private take(key: string): void {
+    const now = Date.now();
+    const added = this.addedAt.get(key);
+    this.addedAt.delete(key);
+    if (added !== undefined) this.hooks.queued((now - added) / 1000);
+    this.processing.set(key, now);
   }
 
   /** Adds the key after a delay (at low priority unless told); an earlier pending add of the same key wins. */
@@ -117,6 +156,7 @@ export class WorkQueue {
 
   /** Re-adds a failed key, at low priority, after its exponential backoff (or the global limit, if longer). */
   addRateLimited(key: string): number {
+    this.hooks.retried();
     const attempt = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, attempt);
     const delay = Math.max(exponentialBackoff(attempt, this.baseMs, this.capMs), this.bucket.reserve());
@@ -135,7 +175,7 @@ export class WorkQueue {
     const key = this.next('normal') ?? this.next('low');
     if (key !== undefined) {
       this.onDepthChange(this.waiting.size);
-      this.processing.add(key);
+      this.take(key);
       return Promise.resolve(key);
     }
     return new Promise((resolve) => this.waiters.push(resolve));
@@ -153,11 +193,13 @@ export class WorkQueue {
   }
 
   done(key: string): void {
+    const started = this.processing.get(key);
+    if (started !== undefined) this.hooks.worked((Date.now() - started) / 1000);
     this.processing.delete(key);
     const priority = this.again.get(key);
     if (priority !== undefined) {
       this.again.delete(key);
-      this.add(key, priority);
+      if (!this.shuttingDown) this.insert(key, priority);
     }
   }
 
