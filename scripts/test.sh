@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`): sets up everything it needs on a
 # fresh machine (Node 24, npm packages, etcd + kube-apiserver + kubectl, moto, the AWS CLI, helm,
-# actionlint, and the Debian packages some tests use: lua5.1, jq, shellcheck, buildah, podman),
+# actionlint, promtool, and the Debian packages some tests use: lua5.1, jq, shellcheck, buildah, podman),
 # then runs the linter, the type checker, the import-layering check and the
 # whole test suite on Node 24.
 set -euo pipefail
@@ -20,6 +20,7 @@ ensure_jq
 ensure_actionlint
 ensure_shellcheck
 ensure_image_tools
+ensure_promtool
 log "set-up took $(( $(date +%s) - began )) s (node $(node --version))"
 
 node_modules/.bin/biome check .

@@ -88,3 +88,15 @@ export function actionlintPath(): string {
   }
   return p;
 }
+
+/** promtool for test/observability: TEST_ASSET_PROMTOOL, else the cache (testbed/setup/env.sh ensure_promtool builds it). */
+export function promtoolPath(): string {
+  const p =
+    process.env.TEST_ASSET_PROMTOOL ?? join(cacheDir(), 'promtool', `v${VERSIONS.prometheus}`, 'promtool');
+  if (!existsSync(p)) {
+    throw new Error(
+      `promtool not found at ${p}. Run \`npm test\` once: testbed/setup/env.sh (ensure_promtool) builds it.`,
+    );
+  }
+  return p;
+}

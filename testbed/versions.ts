@@ -10,4 +10,5 @@ export const VERSIONS: Readonly<{
   awscli: string;
   helm: string;
   actionlint: string;
+  prometheus: string;
 }> = versions;

@@ -161,3 +161,25 @@ ensure_actionlint() {
     "github.com/rhysd/actionlint/cmd/actionlint@v$GAO_ACTIONLINT_VERSION" >&2
   mkdir -p "$dir" && mv "$dir.tmp/actionlint" "$dir/actionlint" && rmdir "$dir.tmp"
 }
+
+# promtool (Prometheus's rule checker and unit tester) for test/observability:
+# TEST_ASSET_PROMTOOL, else built once from the Go module proxy into the cache.
+# Prometheus v3.X.Y is the Go module version v0.3XX.Y (X two digits). Its
+# version is read here, apart from the list above, so edits stay local.
+ensure_promtool() {
+  if [ -n "${TEST_ASSET_PROMTOOL:-}" ] && [ -x "$TEST_ASSET_PROMTOOL" ]; then return; fi
+  local version module dir
+  version=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).prometheus' \
+    "$(dirname "${BASH_SOURCE[0]}")/../versions.json")
+  [[ "$version" =~ ^3\.([0-9]+)\.([0-9]+)$ ]] || { log "bad prometheus version in versions.json: $version"; exit 1; }
+  module=$(printf 'v0.3%02d.%s' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}")
+  dir="$GAO_CACHE/promtool/v$version"
+  if [ -x "$dir/promtool" ]; then return; fi
+  command -v go >/dev/null || { log "Go is needed to build promtool (or set TEST_ASSET_PROMTOOL)"; exit 1; }
+  log "building promtool $version ($module) into $dir (first run only)"
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  GOBIN="$dir.tmp" GOFLAGS="-buildvcs=false" CGO_ENABLED=0 go install -trimpath \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" \
+    "github.com/prometheus/prometheus/cmd/promtool@$module" >&2
+  mkdir -p "$dir" && mv "$dir.tmp/promtool" "$dir/promtool" && rmdir "$dir.tmp"
+}
