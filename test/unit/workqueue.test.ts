@@ -170,4 +170,35 @@ describe('WorkQueue', () => {
     q.add('late');
     expect(await q.get()).toBeUndefined();
   });
+
+  it("reports client-go's queue metrics: adds that make a key dirty, time queued, time worked, retries", async () => {
+    vi.useFakeTimers({ now: 0 });
+    try {
+      const seen = { added: 0, queued: [] as number[], worked: [] as number[], retried: 0 };
+      const q = new WorkQueue({
+        metrics: {
+          added: () => seen.added++,
+          queued: (s) => seen.queued.push(s),
+          worked: (s) => seen.worked.push(s),
+          retried: () => seen.retried++,
+        },
+      });
+      q.add('a');
+      q.add('a'); // already waiting: not an add
+      vi.advanceTimersByTime(2000);
+      const key = await q.get();
+      expect(q.inFlight()).toEqual([2000]);
+      q.add('a'); // while processing: an add, queued again after done()
+      q.add('a');
+      vi.advanceTimersByTime(500);
+      q.done(key!);
+      expect(seen).toMatchObject({ added: 2, queued: [2], worked: [0.5] });
+      await q.get();
+      expect(seen.queued).toEqual([2, 0.5]);
+      q.addRateLimited('a');
+      expect(seen.retried).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
