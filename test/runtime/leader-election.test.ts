@@ -4,7 +4,14 @@ import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OperatorProcess } from '../../testbed/operator-process.ts';
 import { createNamespace, kubeConfig } from '../harness/kube.ts';
-import { reconcileStarts, startWidgetOperator, waitForReady, widgetApi } from './widgets.ts';
+import {
+  metricValue,
+  reconcileStarts,
+  scrapeMetrics,
+  startWidgetOperator,
+  waitForReady,
+  widgetApi,
+} from './widgets.ts';
 
 const api = widgetApi();
 const LEASE = [
@@ -44,6 +51,14 @@ describe('leader election', () => {
     expect(reconcileStarts(leader, `${ns}/a`).length).toBeGreaterThan(0);
     expect(reconcileStarts(standby, `${ns}/a`)).toEqual([]);
     expect(standby.lines.some(acquired)).toBe(false);
+    // The per-resource gauges come from the leader only (no doubled series, no doubled alerts);
+    // leader_election_master_status says which replica leads.
+    const ready = { kind: 'Widget', namespace: ns, name: 'a' };
+    const [leaderMetrics, standbyMetrics] = [await scrapeMetrics(leader), await scrapeMetrics(standby)];
+    expect(metricValue(leaderMetrics, 'gitlab_aws_operator_resource_ready', ready)).toBe(1);
+    expect(standbyMetrics).not.toContain('gitlab_aws_operator_resource_ready{');
+    expect(metricValue(leaderMetrics, 'leader_election_master_status')).toBe(1);
+    expect(standbyMetrics).toMatch(/^leader_election_master_status\{name="[^"]+"\} 0$/m);
 
     const killedAt = Date.now();
     leader.child.kill('SIGKILL');
