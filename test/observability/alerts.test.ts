@@ -198,6 +198,10 @@ describe('the operator exports', () => {
       'workqueue_unfinished_work_seconds',
       'workqueue_longest_running_processor_seconds',
       'leader_election_master_status',
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'process_start_time_seconds',
+      'process_open_fds',
     ])
       expect(names, name).toContain(name);
     const fed = { controller: 'gitlabawsfederation' };

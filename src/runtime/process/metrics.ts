@@ -7,6 +7,7 @@
 // Label values stay low-cardinality (controllers, results, operations), except
 // the per-resource gauges, which have one series per object, as
 // kube-state-metrics does.
+import { readdirSync, readFileSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CustomObject } from '../transport/kube.ts';
 
@@ -190,6 +191,7 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'gitlab_aws_operator_' });
+    this.standardProcessMetrics();
     const sources = this.sources;
     // Read at scrape time, as client-go's queue metrics update them on a tick.
     const labelNames = ['name', 'controller'] as const;
@@ -269,6 +271,61 @@ export class Metrics {
               1,
             );
         });
+      },
+    });
+  }
+
+  /**
+   * The process metrics every Prometheus client library exports under these
+   * names (client_golang's process collector), which controller-runtime
+   * dashboards chart; the prefixed prom-client set stays beside them.
+   */
+  private standardProcessMetrics(): void {
+    const registers = [this.registry];
+    new Counter({
+      name: 'process_cpu_seconds_total',
+      help: 'Total user and system CPU time spent in seconds.',
+      registers,
+      collect() {
+        const { user, system } = process.cpuUsage();
+        this.reset();
+        this.inc((user + system) / 1e6);
+      },
+    });
+    new Gauge({
+      name: 'process_resident_memory_bytes',
+      help: 'Resident memory size in bytes.',
+      registers,
+      collect() {
+        this.set(process.memoryUsage.rss());
+      },
+    });
+    const started = Math.round(Date.now() / 1000 - process.uptime());
+    new Gauge({
+      name: 'process_start_time_seconds',
+      help: 'Start time of the process since unix epoch in seconds.',
+      registers,
+      collect() {
+        this.set(started);
+      },
+    });
+    if (process.platform !== 'linux') return;
+    new Gauge({
+      name: 'process_open_fds',
+      help: 'Number of open file descriptors.',
+      registers,
+      collect() {
+        // One of the entries is the directory handle readdir itself opened.
+        this.set(readdirSync('/proc/self/fd').length - 1);
+      },
+    });
+    new Gauge({
+      name: 'process_max_fds',
+      help: 'Maximum number of open file descriptors.',
+      registers,
+      collect() {
+        const limit = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+        if (limit?.[1]) this.set(Number(limit[1]));
       },
     });
   }
