@@ -71,6 +71,8 @@ export function reasonsInSource(): SourceReasons {
   const forwarded: string[] = [];
   const sinks = new Map<string, Set<Sink>>();
   const add = (reason: string, node: ts.Node) => {
+    // '' is no reason: a fallback for a missing one (a metric label, `c.reason ?? ''`).
+    if (reason === '') return;
     const sf = node.getSourceFile();
     const where = `${relative(ROOT, sf.fileName)}:${sf.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
     reasons.set(reason, [...(reasons.get(reason) ?? []), where]);
