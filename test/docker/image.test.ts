@@ -46,7 +46,10 @@ const has = (tool: string) => {
 /** Why the image cannot be built here, if it cannot. */
 const cannotBuild = ['buildah', 'podman', 'runc', 'mmdebstrap'].filter((t) => !has(t)).length
   ? `buildah, podman, runc and mmdebstrap are needed (Debian: apt-get install buildah podman runc mmdebstrap; scripts/test.sh installs them as root)`
-  : undefined;
+  : process.getuid?.() !== 0
+    ? // scripts/image.sh builds with --isolation chroot and mmdebstrap, as root; rootless (subuids) is untested.
+      'the image is built as root (buildah --isolation chroot, mmdebstrap); this process is not root'
+    : undefined;
 
 let image: BuiltImage;
 /** Why podman cannot run a container on this machine, if it cannot. */
