@@ -4,11 +4,10 @@ import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { LogLine, OperatorProcess } from './operator-process.ts';
-import { removeOnExit, spawnGuarded, waitFor } from './processes.ts';
+import { type OperatorProcess, watchOperator } from './operator-process.ts';
+import { removeOnExit, spawnGuarded } from './processes.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -124,38 +123,11 @@ export function startOperatorContainer(
     image,
     ...args,
   ]);
-  const lines: LogLine[] = [];
-  let stderr = '';
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    try {
-      lines.push(JSON.parse(line));
-    } catch {
-      lines.push({ msg: line });
-    }
-  });
-  child.stderr?.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    name,
-    child,
-    lines,
-    stderr: () => stderr,
-    exited,
-    waitForLog: (predicate, timeoutMs = 30_000) =>
-      waitFor('operator log line', async () => lines.find(predicate), {
-        timeoutMs,
-        intervalMs: 50,
-        diagnostics: () => `${lines.map((l) => JSON.stringify(l)).join('\n')}\n${stderr}`,
-      }),
-    // `podman stop` sends the image's stop signal (SIGTERM), as the kubelet does.
-    stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) {
-        if (signal === 'SIGKILL') await podman(['rm', '--force', '--time', '0', name]);
-        else await podman(['stop', '--time', '20', name]);
-      }
-      return exited;
-    },
-  };
+  // `podman stop` sends the image's stop signal (SIGTERM), as the kubelet does.
+  const watched = watchOperator(child, (signal) =>
+    signal === 'SIGKILL'
+      ? podman(['rm', '--force', '--time', '0', name])
+      : podman(['stop', '--time', '20', name]),
+  );
+  return { ...watched, name };
 }

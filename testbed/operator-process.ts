@@ -25,6 +25,19 @@ export function startOperatorProcess(
   { nodeArgs = [] }: { nodeArgs?: string[] } = {},
 ): OperatorProcess {
   const child = spawnGuarded(process.execPath, [...nodeArgs, script, ...args], { ...process.env, ...env });
+  return watchOperator(child, (signal) => {
+    child.kill(signal);
+  });
+}
+
+/**
+ * An operator's process (or the podman process of its container): its JSON
+ * log lines, its stderr, its exit; `kill` stops it while it runs.
+ */
+export function watchOperator(
+  child: ChildProcess,
+  kill: (signal: NodeJS.Signals) => unknown,
+): OperatorProcess {
   const lines: LogLine[] = [];
   let stderr = '';
   createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -50,7 +63,7 @@ export function startOperatorProcess(
         diagnostics: () => `${lines.map((l) => JSON.stringify(l)).join('\n')}\n${stderr}`,
       }),
     stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) await kill(signal);
       return exited;
     },
   };
