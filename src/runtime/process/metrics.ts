@@ -352,11 +352,14 @@ export class Metrics {
     const labels = { name: controller, controller };
     this.wqAdds.inc(labels, 0);
     this.wqRetries.inc(labels, 0);
+    const depth = (n: number) => {
+      this.wqDepth.set(labels, n);
+      this.queueDepth.set({ controller }, n);
+    };
+    // From the start: a key handed straight to an idle worker never changes the depth.
+    depth(0);
     return {
-      depth: (n) => {
-        this.wqDepth.set(labels, n);
-        this.queueDepth.set({ controller }, n);
-      },
+      depth,
       added: () => this.wqAdds.inc(labels),
       queued: (s) => this.wqLatency.observe(labels, s),
       worked: (s) => this.wqWork.observe(labels, s),
